@@ -1,0 +1,3 @@
+// SPDX-License-Identifier: GPL-2.0
+/* This module's copy of the dma-buf layer's C helpers (see rust/dma_buf/helpers.c). */
+#include "../../rust/dma_buf/helpers.c"

@@ -1,0 +1,13 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Safe Rust abstractions over dma-buf, shared by the vdmabuf exporter and the sample importer.
+//!
+//! C headers: [`include/linux/dma-buf.h`](srctree/include/linux/dma-buf.h),
+//! [`include/linux/miscdevice.h`](srctree/include/linux/miscdevice.h).
+//!
+//! Linux 7.2 has no Rust abstraction for dma-buf. This layer is written as if it lived in the
+//! `kernel` crate: it is the only code of the project that calls `bindings::` or the C helper file
+//! (`helpers.c`), and every driver module includes it with `#[path]`, because two out-of-tree Rust
+//! modules cannot link against each other's crates.
+
+pub(crate) mod misc;

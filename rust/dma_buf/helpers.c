@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * C helpers of the Rust dma-buf layer. Each module that uses the layer compiles this file once,
+ * through a one-line wrapper, so no object is linked into two modules. Every function is a plain
+ * wrapper of a static inline function or macro; no logic lives here.
+ */
+#include <linux/highmem.h>
+#include <linux/iosys-map.h>
+#include <linux/sched/signal.h>
+#include <linux/vmalloc.h>
+
+#include "helpers.h"
+
+void vdmabuf_rs_get_dma_buf(struct dma_buf *dmabuf)
+{
+	get_dma_buf(dmabuf);
+}
+
+bool vdmabuf_rs_dma_buf_is_dynamic(struct dma_buf *dmabuf)
+{
+	return dma_buf_is_dynamic(dmabuf);
+}
+
+int vdmabuf_rs_dma_resv_lock_interruptible(struct dma_resv *obj)
+{
+	return dma_resv_lock_interruptible(obj, NULL);
+}
+
+void vdmabuf_rs_dma_resv_assert_held(struct dma_resv *obj)
+{
+	dma_resv_assert_held(obj);
+}
+
+unsigned int vdmabuf_rs_dma_get_max_seg_size(struct device *dev)
+{
+	return dma_get_max_seg_size(dev);
+}
+
+void vdmabuf_rs_dma_sync_sgtable_for_cpu(struct device *dev, struct sg_table *sgt,
+					 enum dma_data_direction dir)
+{
+	dma_sync_sgtable_for_cpu(dev, sgt, dir);
+}
+
+void vdmabuf_rs_dma_sync_sgtable_for_device(struct device *dev, struct sg_table *sgt,
+					    enum dma_data_direction dir)
+{
+	dma_sync_sgtable_for_device(dev, sgt, dir);
+}
+
+void vdmabuf_rs_sg_set_page(struct scatterlist *sg, struct page *page, unsigned int len)
+{
+	sg_set_page(sg, page, len, 0);
+}
+
+struct scatterlist *vdmabuf_rs_sg_next(struct scatterlist *sg)
+{
+	return sg_next(sg);
+}
+
+struct page *vdmabuf_rs_sg_page(struct scatterlist *sg)
+{
+	return sg_page(sg);
+}
+
+unsigned long vdmabuf_rs_page_to_pfn(struct page *page)
+{
+	return page_to_pfn(page);
+}
+
+/*
+ * Zeroed pages for userspace-visible buffers. Orders above 0 are opportunistic, as in the system
+ * heap: no reclaim, no retry, no warning, so a fragmented system falls back to smaller orders
+ * quickly instead of stalling.
+ */
+struct page *vdmabuf_rs_alloc_user_pages(unsigned int order)
+{
+	if (!order)
+		return alloc_pages(GFP_HIGHUSER | __GFP_ZERO, 0);
+	return alloc_pages((GFP_HIGHUSER | __GFP_ZERO | __GFP_NOWARN | __GFP_NORETRY) &
+			   ~__GFP_RECLAIM, order);
+}
+
+void *vdmabuf_rs_vmap(struct page **pages, unsigned int count)
+{
+	return vmap(pages, count, VM_MAP, PAGE_KERNEL);
+}
+
+void vdmabuf_rs_vunmap(void *addr)
+{
+	vunmap(addr);
+}
+
+void vdmabuf_rs_flush_kernel_vmap_range(void *addr, int size)
+{
+	flush_kernel_vmap_range(addr, size);
+}
+
+void vdmabuf_rs_invalidate_kernel_vmap_range(void *addr, int size)
+{
+	invalidate_kernel_vmap_range(addr, size);
+}
+
+bool vdmabuf_rs_fatal_signal_pending(void)
+{
+	return fatal_signal_pending(current);
+}
+
+void vdmabuf_rs_vm_flags_set(struct vm_area_struct *vma, unsigned long flags)
+{
+	vm_flags_set(vma, flags);
+}
+
+void vdmabuf_rs_iosys_map_set_vaddr(struct iosys_map *map, void *vaddr)
+{
+	iosys_map_set_vaddr(map, vaddr);
+}
+
+void *vdmabuf_rs_iosys_map_vaddr(const struct iosys_map *map)
+{
+	return map->is_iomem ? NULL : map->vaddr;
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * C helpers of the Rust dma-buf layer: out-of-line wrappers for static inline functions and
+ * macros that bindgen cannot see. Rust declares them in rust/dma_buf/ffi.rs.
+ */
+#ifndef VDMABUF_RUST_DMA_BUF_HELPERS_H
+#define VDMABUF_RUST_DMA_BUF_HELPERS_H
+
+#include <linux/dma-buf.h>
+#include <linux/dma-mapping.h>
+#include <linux/dma-resv.h>
+#include <linux/mm.h>
+#include <linux/scatterlist.h>
+
+void vdmabuf_rs_get_dma_buf(struct dma_buf *dmabuf);
+bool vdmabuf_rs_dma_buf_is_dynamic(struct dma_buf *dmabuf);
+int vdmabuf_rs_dma_resv_lock_interruptible(struct dma_resv *obj);
+void vdmabuf_rs_dma_resv_assert_held(struct dma_resv *obj);
+unsigned int vdmabuf_rs_dma_get_max_seg_size(struct device *dev);
+void vdmabuf_rs_dma_sync_sgtable_for_cpu(struct device *dev, struct sg_table *sgt,
+					 enum dma_data_direction dir);
+void vdmabuf_rs_dma_sync_sgtable_for_device(struct device *dev, struct sg_table *sgt,
+					    enum dma_data_direction dir);
+void vdmabuf_rs_sg_set_page(struct scatterlist *sg, struct page *page, unsigned int len);
+struct scatterlist *vdmabuf_rs_sg_next(struct scatterlist *sg);
+struct page *vdmabuf_rs_sg_page(struct scatterlist *sg);
+unsigned long vdmabuf_rs_page_to_pfn(struct page *page);
+struct page *vdmabuf_rs_alloc_user_pages(unsigned int order);
+void *vdmabuf_rs_vmap(struct page **pages, unsigned int count);
+void vdmabuf_rs_vunmap(void *addr);
+void vdmabuf_rs_flush_kernel_vmap_range(void *addr, int size);
+void vdmabuf_rs_invalidate_kernel_vmap_range(void *addr, int size);
+bool vdmabuf_rs_fatal_signal_pending(void);
+void vdmabuf_rs_vm_flags_set(struct vm_area_struct *vma, unsigned long flags);
+void vdmabuf_rs_iosys_map_set_vaddr(struct iosys_map *map, void *vaddr);
+void *vdmabuf_rs_iosys_map_vaddr(const struct iosys_map *map);
+
+#endif

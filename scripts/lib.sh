@@ -1,0 +1,42 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared settings for the vdmabuf scripts: cache location and running commands inside the toolchain root.
+# Sourced, not executed.
+
+set -eu
+
+TOP=$(cd "$(dirname "$0")/.." && pwd)
+# Everything expensive (the Debian root, the kernel tree) lives outside the repository, keyed so that a
+# second run reuses it and a changed input rebuilds it.
+VDMABUF_CACHE=${VDMABUF_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vdmabuf}
+ROOT=$VDMABUF_CACHE/root-forky
+MIRROR=${VDMABUF_MIRROR:-http://deb.debian.org/debian}
+SUITE=forky
+
+# Packages of the toolchain root. Changing this list rebuilds the root.
+PACKAGES="gcc libc6-dev make flex bison bc libelf-dev libssl-dev cpio gzip xz-utils kmod
+  rustc rust-src bindgen libclang-dev clang lld llvm rustfmt rust-clippy
+  linux-source-7.2 qemu-system-x86 busybox-static python3 rsync ca-certificates"
+
+log() { printf '[vdmabuf] %s\n' "$*" >&2; }
+die() { printf '[vdmabuf] error: %s\n' "$*" >&2; exit 1; }
+
+need_root() {
+	[ "$(id -u)" = 0 ] || die "this step needs root (debootstrap, chroot and mounts); run it as root"
+}
+
+# in_root CMD...: run CMD inside the toolchain root, in a private mount namespace so that nothing stays
+# mounted afterwards. The repository is visible as /src and the cache as /cache.
+in_root() {
+	need_root
+	unshare --mount --propagation private -- /bin/sh -eu -c '
+		root=$1; top=$2; cache=$3; shift 3
+		mount -t proc proc "$root/proc"
+		mount --rbind /dev "$root/dev"
+		mount -t tmpfs tmpfs "$root/tmp"
+		mkdir -p "$root/src" "$root/cache"
+		mount --bind "$top" "$root/src"
+		mount --bind "$cache" "$root/cache"
+		exec chroot "$root" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 \
+			PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin "$@"
+	' in_root "$ROOT" "$TOP" "$VDMABUF_CACHE" "$@"
+}
