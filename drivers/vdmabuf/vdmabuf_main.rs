@@ -4,13 +4,13 @@
 
 use kernel::prelude::*;
 
+mod buffer;
 // The dma-buf layer is shared source: each module compiles the parts it uses.
 #[allow(dead_code)]
 #[path = "../../rust/dma_buf/dma_buf.rs"]
 mod dma_buf;
 mod file;
-// The ioctls that use it land with the exporter; until then only its KUnit suite does.
-#[allow(dead_code)]
+mod stats;
 mod uapi;
 
 module! {
@@ -25,25 +25,49 @@ module! {
             default: 256,
             description: "Largest buffer, in MiB",
         },
+        max_total_mb: u32 {
+            default: 1024,
+            description: "Most memory in live buffers, in MiB",
+        },
+        max_buffers: u32 {
+            default: 4096,
+            description: "Most live buffers",
+        },
     },
 }
 
-/// The module: the `/dev/vdmabuf` control device.
-struct VdmabufModule {
-    _misc: dma_buf::misc::MiscRegistration<file::VdmabufFile>,
+/// The limits set by the module parameters, in bytes and buffers.
+pub(crate) struct Limits {
+    max_size: usize,
+    max_total: usize,
+    max_buffers: usize,
 }
 
-impl kernel::Module for VdmabufModule {
-    fn init(module: &'static ThisModule) -> Result<Self> {
-        let misc = dma_buf::misc::MiscRegistration::register(c"vdmabuf", module)?;
-        pr_info!("registered /dev/vdmabuf (minor {})\n", misc.minor());
-        Ok(Self { _misc: misc })
+impl Limits {
+    fn get() -> Self {
+        let mib = |v: u32| (v as usize).saturating_mul(1 << 20);
+        Self {
+            max_size: mib(*module_parameters::max_size_mb.value()),
+            max_total: mib(*module_parameters::max_total_mb.value()),
+            max_buffers: *module_parameters::max_buffers.value() as usize,
+        }
     }
 }
 
-impl Drop for VdmabufModule {
-    fn drop(&mut self) {
-        pr_info!("unloaded\n");
+/// The module: the `/dev/vdmabuf` control device and the debugfs counters.
+#[pin_data]
+struct VdmabufModule {
+    _misc: dma_buf::misc::MiscRegistration<file::VdmabufFile>,
+    #[pin]
+    _debugfs: stats::Debugfs,
+}
+
+impl kernel::InPlaceModule for VdmabufModule {
+    fn init(module: &'static ThisModule) -> impl PinInit<Self, Error> {
+        try_pin_init!(Self {
+            _misc: dma_buf::misc::MiscRegistration::register(c"vdmabuf", module)?,
+            _debugfs <- stats::Debugfs::new(),
+        })
     }
 }
 

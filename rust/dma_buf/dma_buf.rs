@@ -10,4 +10,8 @@
 //! (`helpers.c`), and every driver module includes it with `#[path]`, because two out-of-tree Rust
 //! modules cannot link against each other's crates.
 
+pub(crate) mod buffer;
+mod ffi;
 pub(crate) mod misc;
+pub(crate) mod pages;
+pub(crate) mod sg_table;

@@ -111,6 +111,15 @@ void vdmabuf_rs_vm_flags_set(struct vm_area_struct *vma, unsigned long flags)
 	vm_flags_set(vma, flags);
 }
 
+/*
+ * Linux 7.2's rust/bindings/bindings_helper.h defines the Rust constant VM_MAYSHARE as
+ * VM_MAYEXEC, so the flag is tested here.
+ */
+bool vdmabuf_rs_vma_is_shared(struct vm_area_struct *vma)
+{
+	return vma->vm_flags & VM_MAYSHARE;
+}
+
 void vdmabuf_rs_iosys_map_set_vaddr(struct iosys_map *map, void *vaddr)
 {
 	iosys_map_set_vaddr(map, vaddr);

@@ -32,6 +32,7 @@ void vdmabuf_rs_flush_kernel_vmap_range(void *addr, int size);
 void vdmabuf_rs_invalidate_kernel_vmap_range(void *addr, int size);
 bool vdmabuf_rs_fatal_signal_pending(void);
 void vdmabuf_rs_vm_flags_set(struct vm_area_struct *vma, unsigned long flags);
+bool vdmabuf_rs_vma_is_shared(struct vm_area_struct *vma);
 void vdmabuf_rs_iosys_map_set_vaddr(struct iosys_map *map, void *vaddr);
 void *vdmabuf_rs_iosys_map_vaddr(const struct iosys_map *map);
 

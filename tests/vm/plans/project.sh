@@ -1,9 +1,14 @@
 # SPDX-License-Identifier: GPL-2.0
 # vm: mem=2G
 # The project's own suites: KUnit in both modules, the kselftests, then a clean unload.
-kunit vdmabuf
+# vdmabuf gets small limits so the limit tests stay cheap; the tests learn them from the
+# environment, as Rust module parameters do not show in sysfs.
+export VDMABUF_MAX_SIZE_MB=16 VDMABUF_MAX_TOTAL_MB=64 VDMABUF_MAX_BUFFERS=256
+kunit vdmabuf max_size_mb=$VDMABUF_MAX_SIZE_MB max_total_mb=$VDMABUF_MAX_TOTAL_MB \
+	max_buffers=$VDMABUF_MAX_BUFFERS
 kunit vdmabuf_importer
 tap vdmabuf_test /tests/vdmabuf_test
 tap vdmabuf_importer_test /tests/vdmabuf_importer_test
 check rmmod-vdmabuf_importer rmmod vdmabuf_importer
 check rmmod-vdmabuf rmmod vdmabuf
+check debugfs-removed-on-unload test ! -e /sys/kernel/debug/vdmabuf

@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A vdmabuf buffer: zeroed pages exported as a dma-buf, pinnable and migratable.
+
+use crate::{
+    dma_buf::{
+        buffer::{
+            Attachment,
+            Exported,
+            Exporter,
+            ExporterOps,
+            Locked,
+            Vma,
+            Vmap, //
+        },
+        pages::Pages,
+        sg_table::{
+            self,
+            MappedSgTable,
+            SgTable, //
+        },
+    },
+    stats::{
+        BufferAccount,
+        Live,
+        STATS, //
+    },
+};
+use core::ptr::NonNull;
+use kernel::{
+    dma::DataDirection,
+    new_mutex,
+    prelude::*,
+    sync::{
+        atomic::Relaxed,
+        Arc,
+        Mutex, //
+    },
+};
+
+/// The operations of vdmabuf's dma-bufs.
+static OPS: ExporterOps<VdmaBuffer> = ExporterOps::new();
+
+/// The exporter state of one buffer.
+#[pin_data]
+pub(crate) struct VdmaBuffer {
+    #[pin]
+    state: Mutex<State>,
+    _account: BufferAccount,
+}
+
+/// What a buffer's lock protects.
+struct State {
+    /// The backing pages; replaced by a migration. Live DMA mappings and the kernel mapping keep
+    /// the pages they cover alive on their own.
+    pages: Arc<Pages>,
+    /// Pins by dynamic importers and by the core for static importers' mappings.
+    pins: usize,
+    /// The kernel mapping while the buffer is vmapped (the core counts its users).
+    vmap: Option<Vmap>,
+}
+
+impl VdmaBuffer {
+    /// Returns the initialiser of a buffer over `pages`, counted by `account`.
+    pub(crate) fn new(pages: Pages, account: BufferAccount) -> Result<impl PinInit<Self, Error>> {
+        let pages = Arc::new(pages, GFP_KERNEL)?;
+        Ok(try_pin_init!(Self {
+            state <- new_mutex!(State {
+                pages,
+                pins: 0,
+                vmap: None,
+            }),
+            _account: account,
+        }? Error))
+    }
+}
+
+/// Moves `buf` to new pages, as a device evicting VRAM would. Importers' and userspace's
+/// mappings are torn down and refault onto the new pages; the contents carry over.
+///
+/// Fails with `EBUSY` while the buffer is pinned or vmapped.
+pub(crate) fn migrate(buf: &Exported<VdmaBuffer>) -> Result {
+    // Allocate outside the lock: a large allocation may take a while.
+    let new = Arc::new(Pages::alloc(buf.size())?, GFP_KERNEL)?;
+    let locked = buf.lock()?;
+    let old = {
+        let mut state = locked.data().state.lock();
+        if state.pins > 0 || state.vmap.is_some() {
+            return Err(EBUSY);
+        }
+        new.copy_from(&state.pages)?;
+        let old = core::mem::replace(&mut state.pages, new);
+        // Under the state lock, so no fault can map an old page after this.
+        buf.zap_user_mappings();
+        old
+    };
+    // Dynamic importers drop their mappings; until they do, those keep `old` alive.
+    locked.invalidate_mappings();
+    STATS.migrations.add(1, Relaxed);
+    drop(locked);
+    drop(old);
+    Ok(())
+}
+
+/// Per-attachment state: the attachment counted in debugfs.
+pub(crate) struct AttachData {
+    _live: Live,
+}
+
+#[vtable]
+impl Exporter for VdmaBuffer {
+    const NAME: &'static CStr = c"vdmabuf";
+    type AttachData = AttachData;
+
+    fn ops() -> &'static ExporterOps<Self> {
+        &OPS
+    }
+
+    fn attach(_buf: &Exported<Self>, _attach: &Attachment) -> Result<AttachData> {
+        Ok(AttachData {
+            _live: Live::new(&STATS.attachments),
+        })
+    }
+
+    fn pin(buf: &Locked<'_, Self>, _attach: &Attachment) -> Result {
+        buf.data().state.lock().pins += 1;
+        Ok(())
+    }
+
+    fn unpin(buf: &Locked<'_, Self>, _attach: &Attachment) {
+        let mut state = buf.data().state.lock();
+        state.pins = state.pins.saturating_sub(1);
+    }
+
+    fn map(
+        buf: &Locked<'_, Self>,
+        attach: &Attachment,
+        _data: &AttachData,
+        dir: DataDirection,
+    ) -> Result<MappedSgTable> {
+        let pages = buf.data().state.lock().pages.clone();
+        let dev = attach.device();
+        let table = SgTable::new(pages, sg_table::max_segment(dev))?.dma_map(dev, dir)?;
+        STATS.maps.add(1, Relaxed);
+        Ok(table)
+    }
+
+    fn unmap(_buf: &Locked<'_, Self>, _attach: &Attachment, _data: &AttachData, table: MappedSgTable) {
+        STATS.maps.add(-1, Relaxed);
+        drop(table);
+    }
+
+    fn begin_cpu_access(buf: &Exported<Self>, _dir: DataDirection) -> Result {
+        buf.sync_mappings(true)?;
+        if let Some(vmap) = &buf.data().state.lock().vmap {
+            vmap.invalidate();
+        }
+        Ok(())
+    }
+
+    fn end_cpu_access(buf: &Exported<Self>, _dir: DataDirection) -> Result {
+        if let Some(vmap) = &buf.data().state.lock().vmap {
+            vmap.flush();
+        }
+        buf.sync_mappings(false)
+    }
+
+    fn mmap(buf: &Exported<Self>, vma: &Vma) -> Result {
+        vma.map_pages(&buf.data().state.lock().pages)
+    }
+
+    fn fault(buf: &Exported<Self>, vma: &Vma) -> Result {
+        vma.insert_pages(&buf.data().state.lock().pages)
+    }
+
+    fn vmap(buf: &Locked<'_, Self>) -> Result<NonNull<u8>> {
+        let mut state = buf.data().state.lock();
+        let vmap = Vmap::new(state.pages.clone())?;
+        let addr = vmap.addr();
+        state.vmap = Some(vmap);
+        Ok(addr)
+    }
+
+    fn vunmap(buf: &Locked<'_, Self>, _addr: NonNull<u8>) {
+        buf.data().state.lock().vmap = None;
+    }
+}

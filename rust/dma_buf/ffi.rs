@@ -1,0 +1,53 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Declarations of the C helpers in `helpers.c`: static inline functions and macros of the C
+//! headers that bindgen cannot see, each wrapped in a plain function.
+
+use kernel::{
+    bindings,
+    ffi::{
+        c_int,
+        c_uint,
+        c_ulong,
+        c_void, //
+    },
+};
+
+// The structs are only passed by pointer; bindgen's opaque stand-ins for some of their nested
+// types trip this lint.
+#[allow(improper_ctypes)]
+extern "C" {
+    pub(crate) fn vdmabuf_rs_get_dma_buf(dmabuf: *mut bindings::dma_buf);
+    pub(crate) fn vdmabuf_rs_dma_buf_is_dynamic(dmabuf: *mut bindings::dma_buf) -> bool;
+    pub(crate) fn vdmabuf_rs_dma_resv_lock_interruptible(obj: *mut bindings::dma_resv) -> c_int;
+    pub(crate) fn vdmabuf_rs_dma_resv_assert_held(obj: *mut bindings::dma_resv);
+    pub(crate) fn vdmabuf_rs_dma_get_max_seg_size(dev: *mut bindings::device) -> c_uint;
+    pub(crate) fn vdmabuf_rs_dma_sync_sgtable_for_cpu(
+        dev: *mut bindings::device,
+        sgt: *mut bindings::sg_table,
+        dir: bindings::dma_data_direction,
+    );
+    pub(crate) fn vdmabuf_rs_dma_sync_sgtable_for_device(
+        dev: *mut bindings::device,
+        sgt: *mut bindings::sg_table,
+        dir: bindings::dma_data_direction,
+    );
+    pub(crate) fn vdmabuf_rs_sg_set_page(
+        sg: *mut bindings::scatterlist,
+        page: *mut bindings::page,
+        len: c_uint,
+    );
+    pub(crate) fn vdmabuf_rs_sg_next(sg: *mut bindings::scatterlist) -> *mut bindings::scatterlist;
+    pub(crate) fn vdmabuf_rs_sg_page(sg: *mut bindings::scatterlist) -> *mut bindings::page;
+    pub(crate) fn vdmabuf_rs_page_to_pfn(page: *mut bindings::page) -> c_ulong;
+    pub(crate) fn vdmabuf_rs_alloc_user_pages(order: c_uint) -> *mut bindings::page;
+    pub(crate) fn vdmabuf_rs_vmap(pages: *mut *mut bindings::page, count: c_uint) -> *mut c_void;
+    pub(crate) fn vdmabuf_rs_vunmap(addr: *mut c_void);
+    pub(crate) fn vdmabuf_rs_flush_kernel_vmap_range(addr: *mut c_void, size: c_int);
+    pub(crate) fn vdmabuf_rs_invalidate_kernel_vmap_range(addr: *mut c_void, size: c_int);
+    pub(crate) fn vdmabuf_rs_fatal_signal_pending() -> bool;
+    pub(crate) fn vdmabuf_rs_vm_flags_set(vma: *mut bindings::vm_area_struct, flags: c_ulong);
+    pub(crate) fn vdmabuf_rs_vma_is_shared(vma: *mut bindings::vm_area_struct) -> bool;
+    pub(crate) fn vdmabuf_rs_iosys_map_set_vaddr(map: *mut bindings::iosys_map, vaddr: *mut c_void);
+    pub(crate) fn vdmabuf_rs_iosys_map_vaddr(map: *const bindings::iosys_map) -> *mut c_void;
+}

@@ -1,0 +1,369 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Owned blocks of physically contiguous pages, and [`Pages`], the backing store of an exporter
+//! built from them.
+//!
+//! C header: [`include/linux/gfp.h`](srctree/include/linux/gfp.h)
+
+use crate::dma_buf::ffi;
+use core::ptr::NonNull;
+use kernel::{
+    bindings,
+    page::PAGE_SIZE,
+    prelude::*, //
+};
+
+/// The largest block order the page allocator hands out.
+pub(crate) const MAX_ORDER: u32 = bindings::MAX_PAGE_ORDER;
+
+/// An owned block of `2^order` zeroed, physically contiguous pages.
+///
+/// # Invariants
+///
+/// `page` is the first `struct page` of a block allocated with `alloc_pages(_, order)`; this
+/// object owns the block and frees it on drop.
+pub(crate) struct PageBlock {
+    page: NonNull<bindings::page>,
+    order: u32,
+}
+
+// SAFETY: A page block is plain memory owned by this object; it may be freed from any thread.
+unsafe impl Send for PageBlock {}
+
+// SAFETY: `&PageBlock` only gives out the block's addresses, and reads that go through `kmap`.
+unsafe impl Sync for PageBlock {}
+
+impl PageBlock {
+    /// Allocates a zeroed block of `2^order` pages, or returns `None`.
+    ///
+    /// Orders above 0 do not reclaim or retry, so callers fall back to smaller orders quickly.
+    pub(crate) fn alloc(order: u32) -> Option<Self> {
+        if order > MAX_ORDER {
+            return None;
+        }
+        // SAFETY: Allocating pages has no preconditions; `order` is within the allocator's range.
+        let page = NonNull::new(unsafe { ffi::vdmabuf_rs_alloc_user_pages(order) })?;
+        // INVARIANT: `page` heads a freshly allocated block of order `order`.
+        Some(Self { page, order })
+    }
+
+    /// Returns the block's order.
+    pub(crate) fn order(&self) -> u32 {
+        self.order
+    }
+
+    /// Returns the number of pages in the block.
+    pub(crate) fn page_count(&self) -> usize {
+        1 << self.order
+    }
+
+    /// Returns the block's size in bytes.
+    pub(crate) fn len(&self) -> usize {
+        PAGE_SIZE << self.order
+    }
+
+    /// Returns the page frame number of the block's first page.
+    pub(crate) fn pfn(&self) -> usize {
+        // SAFETY: By the type invariants `page` is a valid page.
+        unsafe { ffi::vdmabuf_rs_page_to_pfn(self.page.as_ptr()) as usize }
+    }
+
+    /// Returns the `i`-th page of the block, for the layer's sg-table and vmap builders.
+    ///
+    /// # Panics
+    ///
+    /// Panics if `i` is not below [`Self::page_count`].
+    pub(crate) fn page(&self, i: usize) -> *mut bindings::page {
+        assert!(i < self.page_count());
+        // SAFETY: The block's `struct page`s are contiguous in the memory map (the block is
+        // physically contiguous and within one memory section), and `i` is in the block.
+        unsafe { self.page.as_ptr().add(i) }
+    }
+
+    /// Copies `data` into the block at byte `offset`, mapping one page at a time.
+    pub(crate) fn write(&self, offset: usize, data: &[u8]) -> Result {
+        self.with_pages(offset, data.len(), |vaddr, pos, len| {
+            // SAFETY: `vaddr` is a mapping of at least `len` bytes of an owned page, and `data`
+            // has `len` bytes at `pos`; the two do not overlap.
+            unsafe { core::ptr::copy_nonoverlapping(data.as_ptr().add(pos), vaddr, len) };
+        })
+    }
+
+    /// Copies bytes of the block at `offset` into `out`, mapping one page at a time.
+    pub(crate) fn read(&self, offset: usize, out: &mut [u8]) -> Result {
+        let dst = out.as_mut_ptr();
+        self.with_pages(offset, out.len(), |vaddr, pos, len| {
+            // SAFETY: `vaddr` is a mapping of at least `len` bytes of an owned page, and `out`
+            // has room for `len` bytes at `pos`; the two do not overlap.
+            unsafe { core::ptr::copy_nonoverlapping(vaddr, dst.add(pos), len) };
+        })
+    }
+
+    /// Calls `f(vaddr, pos, len)` for each page-sized piece of `[offset, offset + len)`, with the
+    /// page temporarily mapped at `vaddr` (already advanced to the piece's offset in the page).
+    fn with_pages(
+        &self,
+        offset: usize,
+        len: usize,
+        mut f: impl FnMut(*mut u8, usize, usize),
+    ) -> Result {
+        let end = offset.checked_add(len).ok_or(EINVAL)?;
+        if end > self.len() {
+            return Err(EINVAL);
+        }
+        let mut pos = 0;
+        while pos < len {
+            let at = offset + pos;
+            let in_page = at % PAGE_SIZE;
+            let chunk = core::cmp::min(PAGE_SIZE - in_page, len - pos);
+            // SAFETY: `at / PAGE_SIZE` is a page of this block because `at < self.len()`.
+            let vaddr = unsafe { bindings::kmap_local_page(self.page(at / PAGE_SIZE)) };
+            // SAFETY: `vaddr` maps a whole page and `in_page + chunk <= PAGE_SIZE`.
+            f(unsafe { vaddr.cast::<u8>().add(in_page) }, pos, chunk);
+            // SAFETY: `vaddr` was returned by the `kmap_local_page` above, the most recent one.
+            unsafe { bindings::kunmap_local(vaddr) };
+            pos += chunk;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for PageBlock {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariants the block was allocated with this order and is owned.
+        unsafe { bindings::__free_pages(self.page.as_ptr(), self.order) };
+    }
+}
+
+/// Returns the order of the next block to try for `remaining` pages when no block larger than
+/// `2^max_order` pages is wanted: the largest order that fits, never above `max_order`.
+pub(crate) fn next_order(remaining: usize, max_order: u32) -> u32 {
+    let fits = usize::BITS - 1 - remaining.max(1).leading_zeros();
+    core::cmp::min(fits, max_order)
+}
+
+/// The backing store of a buffer: zeroed page blocks, in order, covering `size` bytes.
+///
+/// Blocks are allocated in the largest orders available, so that tables built over them have
+/// few entries; after a failed high-order attempt the allocation never tries that order again.
+pub(crate) struct Pages {
+    blocks: KVVec<PageBlock>,
+    size: usize,
+}
+
+impl Pages {
+    /// Allocates zeroed pages for `size` bytes (a nonzero multiple of the page size).
+    ///
+    /// Fails with `EINTR` if a fatal signal arrives during a large allocation, and `ENOMEM`.
+    pub(crate) fn alloc(size: usize) -> Result<Self> {
+        Self::alloc_with(size, MAX_ORDER, PageBlock::alloc)
+    }
+
+    /// Like [`Pages::alloc`], with blocks of at most `2^max_order` pages from `alloc_block`.
+    pub(crate) fn alloc_with(
+        size: usize,
+        mut max_order: u32,
+        mut alloc_block: impl FnMut(u32) -> Option<PageBlock>,
+    ) -> Result<Self> {
+        if size == 0 || size % PAGE_SIZE != 0 {
+            return Err(EINVAL);
+        }
+        let mut blocks = KVVec::new();
+        let mut remaining = size / PAGE_SIZE;
+        while remaining > 0 {
+            // SAFETY: Checking the current task for signals has no preconditions.
+            if unsafe { ffi::vdmabuf_rs_fatal_signal_pending() } {
+                return Err(EINTR);
+            }
+            let order = next_order(remaining, max_order);
+            match alloc_block(order) {
+                Some(block) => {
+                    remaining -= block.page_count();
+                    blocks.push(block, GFP_KERNEL)?;
+                }
+                None if order > 0 => max_order = order - 1,
+                None => return Err(ENOMEM),
+            }
+        }
+        Ok(Self { blocks, size })
+    }
+
+    /// Returns the blocks, in buffer order.
+    pub(crate) fn blocks(&self) -> &[PageBlock] {
+        &self.blocks
+    }
+
+    /// Returns the size in bytes.
+    pub(crate) fn size(&self) -> usize {
+        self.size
+    }
+
+    /// Calls `f(block, offset_in_block, pos, len)` for the pieces of `[offset, offset + len)`.
+    fn for_range(
+        &self,
+        offset: usize,
+        len: usize,
+        mut f: impl FnMut(&PageBlock, usize, usize, usize) -> Result,
+    ) -> Result {
+        let end = offset.checked_add(len).ok_or(EINVAL)?;
+        if end > self.size {
+            return Err(EINVAL);
+        }
+        let (mut start, mut pos) = (0, 0);
+        for block in self.blocks.iter() {
+            let bend = start + block.len();
+            if bend > offset + pos && pos < len {
+                let from = offset + pos - start;
+                let n = core::cmp::min(block.len() - from, len - pos);
+                f(block, from, pos, n)?;
+                pos += n;
+            }
+            start = bend;
+        }
+        Ok(())
+    }
+
+    /// Copies `data` into the buffer at `offset`.
+    pub(crate) fn write(&self, offset: usize, data: &[u8]) -> Result {
+        self.for_range(offset, data.len(), |b, from, pos, n| {
+            b.write(from, &data[pos..pos + n])
+        })
+    }
+
+    /// Copies the buffer's bytes at `offset` into `out`.
+    pub(crate) fn read(&self, offset: usize, out: &mut [u8]) -> Result {
+        self.for_range(offset, out.len(), |b, from, pos, n| {
+            b.read(from, &mut out[pos..pos + n])
+        })
+    }
+
+    /// Copies the whole contents of `other`, which must have the same size.
+    pub(crate) fn copy_from(&self, other: &Pages) -> Result {
+        if other.size != self.size {
+            return Err(EINVAL);
+        }
+        let mut page = KVec::with_capacity(PAGE_SIZE, GFP_KERNEL)?;
+        page.resize(PAGE_SIZE, 0, GFP_KERNEL)?;
+        for offset in (0..self.size).step_by(PAGE_SIZE) {
+            other.read(offset, &mut page)?;
+            self.write(offset, &page)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(vdmabuf_layer_tests)]
+#[kunit_tests(dma_buf_pages)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_order_is_the_largest_that_fits() {
+        let cases = [
+            (1, 10, 0),
+            (2, 10, 1),
+            (3, 10, 1),
+            (255, 10, 7),
+            (256, 8, 8),
+            (256, 4, 4),
+            (1000, 10, 9),
+            (1024, 10, 10),
+            (5000, 10, 10),
+        ];
+        for (remaining, max, want) in cases {
+            assert_eq!(next_order(remaining, max), want);
+        }
+    }
+
+    #[test]
+    fn alloc_rejects_empty_and_unaligned_sizes() {
+        for size in [0, 1, PAGE_SIZE - 1, PAGE_SIZE + 1] {
+            assert!(matches!(Pages::alloc(size), Err(e) if e == EINVAL));
+        }
+    }
+
+    #[test]
+    fn alloc_uses_large_orders_and_zeroes() -> Result {
+        // 1 MiB + 2 pages: one order-8 block and one order-1 block.
+        let size = (256 + 2) * PAGE_SIZE;
+        let pages = Pages::alloc_with(size, 8, PageBlock::alloc)?;
+        let orders: KVec<u32> = {
+            let mut v = KVec::new();
+            for b in pages.blocks() {
+                v.push(b.order(), GFP_KERNEL)?;
+            }
+            v
+        };
+        assert_eq!(&orders[..], &[8, 1][..]);
+        assert_eq!(pages.size(), size);
+        let mut buf = KVec::from_elem(0xffu8, PAGE_SIZE, GFP_KERNEL)?;
+        for offset in (0..size).step_by(PAGE_SIZE) {
+            pages.read(offset, &mut buf)?;
+            assert!(buf.iter().all(|&b| b == 0));
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn alloc_falls_back_to_smaller_orders_and_never_climbs() -> Result {
+        let mut tried = KVec::new();
+        // Orders above 2 always fail, as on a fragmented system.
+        let pages = Pages::alloc_with(64 * PAGE_SIZE, MAX_ORDER, |order| {
+            let _ = tried.push(order, GFP_KERNEL);
+            if order > 2 {
+                None
+            } else {
+                PageBlock::alloc(order)
+            }
+        })?;
+        assert_eq!(pages.size(), 64 * PAGE_SIZE);
+        assert!(pages.blocks().iter().all(|b| b.order() == 2));
+        assert_eq!(pages.blocks().len(), 16);
+        // 6, 5, 4, 3 fail once each; then only order 2 is tried.
+        assert_eq!(&tried[..5], &[6, 5, 4, 3, 2][..]);
+        assert!(tried.windows(2).all(|w| w[1] <= w[0]));
+        Ok(())
+    }
+
+    #[test]
+    fn alloc_failure_unwinds() {
+        let mut calls = 0;
+        let mut live = 0;
+        // Three blocks succeed, then the allocator is exhausted at every order.
+        let res = Pages::alloc_with(64 * PAGE_SIZE, 2, |order| {
+            calls += 1;
+            if live < 3 {
+                live += 1;
+                PageBlock::alloc(order)
+            } else {
+                None
+            }
+        });
+        assert!(matches!(res, Err(e) if e == ENOMEM));
+        // Three successes, then orders 2, 1 and 0 fail once each.
+        assert_eq!(calls, 6);
+    }
+
+    #[test]
+    fn read_write_cross_block_boundaries() -> Result {
+        let pages = Pages::alloc_with(8 * PAGE_SIZE, 1, PageBlock::alloc)?;
+        assert_eq!(pages.blocks().len(), 4);
+        let mut data = KVec::new();
+        for i in 0..3 * PAGE_SIZE {
+            data.push((i % 251) as u8, GFP_KERNEL)?;
+        }
+        let offset = 2 * PAGE_SIZE - 100;
+        pages.write(offset, &data)?;
+        let mut back = KVec::from_elem(0u8, data.len(), GFP_KERNEL)?;
+        pages.read(offset, &mut back)?;
+        assert!(back[..] == data[..]);
+        assert!(pages.write(8 * PAGE_SIZE - 1, &[1, 2]).is_err());
+
+        let copy = Pages::alloc(8 * PAGE_SIZE)?;
+        copy.copy_from(&pages)?;
+        copy.read(offset, &mut back)?;
+        assert!(back[..] == data[..]);
+        assert!(Pages::alloc(PAGE_SIZE)?.copy_from(&pages).is_err());
+        Ok(())
+    }
+}
