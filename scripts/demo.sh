@@ -5,11 +5,11 @@
 . "$(dirname "$0")/lib.sh"
 
 kdir=$(sh "$TOP/scripts/build.sh")
-status=0
-in_root sh /src/scripts/root/vm.sh "$kdir" demo || status=$?
-log "what the VM did (build/vm/demo/user.log, kernel log in build/vm/demo/console.log):"
-sed -n '/^@@vm start/,$p' "$TOP/build/vm/demo/user.log" | grep -v '^@@vm \(end\|done\)' |
-	sed 's/^@@vm begin [a-z]*:\(.*\)/--- \1/'
-log "the modules on the kernel console:"
-grep -E 'vdmabuf|KTAP|^\[[ 0-9.]+\] +(not )?ok ' "$TOP/build/vm/demo/console.log" | grep -v 'Command line' || true
+in_root sh /src/scripts/root/vm.sh "$kdir" demo
+d=$TOP/build/vm/demo
+log "the modules' KUnit suites at load (kernel log: build/vm/demo/console.log):"
+tr -d '\r' <"$d/console.log" | sed -n 's/^\[[ 0-9.]*\] \(\(not \)\{0,1\}ok [0-9]* [a-z_]*\)$/  \1/p'
+log "what the demo did in the VM (build/vm/demo/user.log):"
+sed -e '/^@@vm \(start\|end\|done\|begin kmemleak\)/d' -e 's/^@@vm begin [a-z]*:\([^ ]*\).*/--- \1/' "$d/user.log" |
+	sed -n '/^--- demo/,$p'
 in_root python3 /src/scripts/results.py /src/build/vm demo

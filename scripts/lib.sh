@@ -4,7 +4,7 @@
 
 set -eu
 
-TOP=$(cd "$(dirname "$0")/.." && pwd)
+TOP=${TOP:-$(cd "$(dirname "$0")/.." && pwd)}
 # Everything expensive (the Debian root, the kernel tree) lives outside the repository, keyed so that a
 # second run reuses it and a changed input rebuilds it.
 VDMABUF_CACHE=${VDMABUF_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vdmabuf}

@@ -217,8 +217,11 @@ def main():
         c = Results()
         c.items = res.items[before:]
         n = c.counts()
-        print('[vdmabuf] VM %-16s %3d s: %d passed, %d failed, %d skipped (logs: build/vm/%s/)' %
-              (plan, secs, n['pass'], n['fail'], n['skip'], plan))
+        cached = os.path.join(outdir, plan, 'cached')
+        how = 'kept run of unchanged inputs, %s' % open(cached).read().strip() \
+            if os.path.exists(cached) else 'logs: build/vm/%s/' % plan
+        print('[vdmabuf] VM %-16s %3d s: %d passed, %d failed, %d skipped (%s)' %
+              (plan, secs, n['pass'], n['fail'], n['skip'], how))
     for status, name, note in res.items:
         if status != 'pass':
             print('%s %s%s' % ('FAIL' if status == 'fail' else 'SKIP', name, (': ' + note) if note else ''))

@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * make demo: walks through vdmabuf's main flow and prints what happens at each step.
+ * Exits nonzero if any step does not do what it says.
+ */
+#include "vdmabuf_util.h"
+
+#define SIZE (4UL << 20)
+
+static int failures;
+
+#define step(fmt, ...) printf("\n== " fmt "\n", ##__VA_ARGS__)
+#define check(cond, fmt, ...)                                                        \
+	do {                                                                         \
+		bool ok_ = (cond);                                                   \
+		printf("   %s " fmt "\n", ok_ ? "ok  " : "FAIL", ##__VA_ARGS__);       \
+		failures += !ok_;                                                    \
+	} while (0)
+
+static void show_counts(void)
+{
+	printf("   debugfs counts: buffers=%ld bytes=%ld attachments=%ld maps=%ld migrations=%ld\n",
+	       vdmabuf_count("buffers"), vdmabuf_count("bytes"), vdmabuf_count("attachments"),
+	       vdmabuf_count("maps"), vdmabuf_count("migrations"));
+}
+
+static void show_fdinfo(int fd)
+{
+	char path[64], *info, *line;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	info = read_file(path);
+	if (!info)
+		return;
+	for (line = strtok(info, "\n"); line; line = strtok(NULL, "\n"))
+		if (!strncmp(line, "size", 4) || !strncmp(line, "exp_name", 8) ||
+		    !strncmp(line, "name", 4))
+			printf("   fdinfo: %s\n", line);
+	free(info);
+}
+
+int main(void)
+{
+	int dev, fd, vgem, handle;
+	uint8_t *p;
+
+	step("open /dev/vdmabuf and create a %lu MiB buffer", SIZE >> 20);
+	dev = open(VDMABUF_DEV, O_RDWR | O_CLOEXEC);
+	check(dev >= 0, "open: %s", dev >= 0 ? "fine" : strerror(errno));
+	if (dev < 0)
+		return 1;
+	fd = vdmabuf_create(dev, SIZE, VDMABUF_CREATE_RDWR | VDMABUF_CREATE_CLOEXEC);
+	check(fd >= 0, "VDMABUF_IOCTL_CREATE returned dma-buf fd %d", fd);
+	if (fd < 0)
+		return 1;
+	check(!vdmabuf_ioctl(fd, DMA_BUF_SET_NAME, "demo-buffer"), "named it demo-buffer");
+	show_fdinfo(fd);
+	show_counts();
+
+	step("fill it through mmap, bracketed by DMA_BUF_IOCTL_SYNC");
+	p = mmap(NULL, SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	check(p != MAP_FAILED, "mmap of the whole buffer");
+	if (p == MAP_FAILED)
+		return 1;
+	check(first_nonzero(p, SIZE) < 0, "new buffer reads as zeroes");
+	check(!dmabuf_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE), "SYNC_START|WRITE");
+	fill_pattern(p, SIZE, 42);
+	check(!dmabuf_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE), "SYNC_END|WRITE");
+
+	step("import it into vgem, an importer nobody here wrote");
+	vgem = vgem_open();
+	if (vgem >= 0) {
+		handle = vgem_import(vgem, fd);
+		check(handle >= 0, "DRM_IOCTL_PRIME_FD_TO_HANDLE gave GEM handle %d", handle);
+		show_counts();
+	} else {
+		printf("   (no vgem device)\n");
+	}
+
+	step("migrate the buffer to new pages, as a device evicting VRAM would");
+	check(!vdmabuf_migrate(dev, fd), "VDMABUF_IOCTL_MIGRATE");
+	check(check_pattern(p, SIZE, 42, 0) < 0,
+	      "the old mapping refaulted onto the new pages and reads the same data");
+	show_counts();
+
+	step("release everything");
+	if (vgem >= 0) {
+		check(!vgem_close_handle(vgem, handle), "vgem let go of its import");
+		close(vgem);
+	}
+	munmap(p, SIZE);
+	close(fd);
+	close(dev);
+	check(vdmabuf_count("buffers") == 0, "no buffer left");
+	show_counts();
+
+	printf("\n%s\n", failures ? "demo FAILED" : "demo done");
+	return failures ? 1 : 0;
+}
