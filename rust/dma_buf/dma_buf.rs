@@ -11,7 +11,9 @@
 //! modules cannot link against each other's crates.
 
 pub(crate) mod buffer;
+pub(crate) mod device;
 mod ffi;
+pub(crate) mod import;
 pub(crate) mod misc;
 pub(crate) mod pages;
 pub(crate) mod sg_table;

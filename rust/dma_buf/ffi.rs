@@ -22,6 +22,7 @@ extern "C" {
     pub(crate) fn vdmabuf_rs_dma_resv_lock_interruptible(obj: *mut bindings::dma_resv) -> c_int;
     pub(crate) fn vdmabuf_rs_dma_resv_assert_held(obj: *mut bindings::dma_resv);
     pub(crate) fn vdmabuf_rs_dma_get_max_seg_size(dev: *mut bindings::device) -> c_uint;
+    pub(crate) fn vdmabuf_rs_dma_coerce_mask_64(dev: *mut bindings::device) -> c_int;
     pub(crate) fn vdmabuf_rs_dma_sync_sgtable_for_cpu(
         dev: *mut bindings::device,
         sgt: *mut bindings::sg_table,

@@ -36,6 +36,11 @@ unsigned int vdmabuf_rs_dma_get_max_seg_size(struct device *dev)
 	return dma_get_max_seg_size(dev);
 }
 
+int vdmabuf_rs_dma_coerce_mask_64(struct device *dev)
+{
+	return dma_coerce_mask_and_coherent(dev, DMA_BIT_MASK(64));
+}
+
 void vdmabuf_rs_dma_sync_sgtable_for_cpu(struct device *dev, struct sg_table *sgt,
 					 enum dma_data_direction dir)
 {

@@ -17,6 +17,7 @@ bool vdmabuf_rs_dma_buf_is_dynamic(struct dma_buf *dmabuf);
 int vdmabuf_rs_dma_resv_lock_interruptible(struct dma_resv *obj);
 void vdmabuf_rs_dma_resv_assert_held(struct dma_resv *obj);
 unsigned int vdmabuf_rs_dma_get_max_seg_size(struct device *dev);
+int vdmabuf_rs_dma_coerce_mask_64(struct device *dev);
 void vdmabuf_rs_dma_sync_sgtable_for_cpu(struct device *dev, struct sg_table *sgt,
 					 enum dma_data_direction dir);
 void vdmabuf_rs_dma_sync_sgtable_for_device(struct device *dev, struct sg_table *sgt,
