@@ -7,7 +7,9 @@
  * The limit tests read the module parameters the VM loaded vdmabuf with from the environment
  * (VDMABUF_MAX_SIZE_MB, VDMABUF_MAX_TOTAL_MB, VDMABUF_MAX_BUFFERS) and skip without them.
  */
+#include <signal.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 
 #include "kselftest_harness.h"
 #include "vdmabuf_util.h"
@@ -31,6 +33,115 @@ FIXTURE_TEARDOWN(vdmabuf)
 {
 	if (self->dev >= 0)
 		EXPECT_EQ(0, close(self->dev));
+}
+
+/* Writes @val to the fault-injection knob @knob of @type ("failslab", "fail_page_alloc"). */
+static int fault_knob(const char *type, const char *knob, const char *val)
+{
+	char path[128];
+	int fd, ok;
+
+	snprintf(path, sizeof(path), "/sys/kernel/debug/%s/%s", type, knob);
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
+	close(fd);
+	return ok ? 0 : -EIO;
+}
+
+/*
+ * Makes every allocation of this task fail once @space bytes have been allocated, runs one
+ * create, and returns its result. @fail is an open /proc/self/make-it-fail: while failing, this
+ * task could not open it to switch failing off.
+ */
+static int create_failing_after(int fail, const char *type, long space, __u64 size, int dev)
+{
+	char buf[32];
+	int ret;
+
+	snprintf(buf, sizeof(buf), "%ld", space);
+	if (fault_knob(type, "space", buf) || pwrite(fail, "1", 1, 0) != 1)
+		return -ENOSYS;
+	ret = vdmabuf_create(dev, size, VDMABUF_CREATE_RDWR);
+	if (pwrite(fail, "0", 1, 0) != 1)
+		return -ENOSYS;
+	return ret;
+}
+
+/* Fails every allocation point of the create path in turn: each failure must unwind cleanly. */
+static void unwind_each_failure(struct __test_metadata *_metadata, int dev, const char *type,
+				long step, __u64 size)
+{
+	const char *setup[][2] = {
+		{ "probability", "100" }, { "interval", "1" }, { "times", "-1" },
+		{ "verbose", "0" }, { "task-filter", "Y" }, { "ignore-gfp-wait", "N" },
+	};
+	long space, failures = 0;
+	int i, fd = -ENOMEM, fail;
+
+	for (i = 0; i < 6; i++)
+		ASSERT_EQ(0, fault_knob(type, setup[i][0], setup[i][1]));
+	if (!strcmp(type, "fail_page_alloc")) {
+		ASSERT_EQ(0, fault_knob(type, "ignore-gfp-highmem", "N"));
+		ASSERT_EQ(0, fault_knob(type, "min-order", "0"));
+	}
+	fail = open("/proc/self/make-it-fail", O_WRONLY | O_CLOEXEC);
+	ASSERT_LE(0, fail);
+	for (space = 0; space < 1000 * step && fd < 0; space += step) {
+		fd = create_failing_after(fail, type, space, size, dev);
+		if (fd < 0) {
+			EXPECT_EQ(-ENOMEM, fd) TH_LOG("%s space %ld: %s", type, space, strerror(-fd));
+			EXPECT_EQ(0, vdmabuf_count("buffers")) TH_LOG("%s space %ld", type, space);
+			EXPECT_EQ(0, vdmabuf_count("bytes"));
+			failures++;
+		}
+	}
+	EXPECT_EQ(0, close(fail));
+	ASSERT_LE(0, fd) TH_LOG("%s: create never succeeded", type);
+	EXPECT_LT(0, failures) TH_LOG("%s: no allocation was failed", type);
+	EXPECT_EQ(0, close(fd));
+	EXPECT_EQ(0, fault_knob(type, "probability", "0"));
+	TH_LOG("%s: %ld allocation failures unwound", type, failures);
+}
+
+TEST_F(vdmabuf, create_unwinds_failed_allocations)
+{
+	if (access("/sys/kernel/debug/failslab", F_OK) ||
+	    access("/sys/kernel/debug/fail_page_alloc", F_OK))
+		SKIP(return, "no fault injection in debugfs");
+	ASSERT_EQ(0, vdmabuf_count("buffers"));
+	/* failslab counts "space" in bytes, fail_page_alloc in pages. */
+	unwind_each_failure(_metadata, self->dev, "failslab", 64, 8 * PAGE);
+	unwind_each_failure(_metadata, self->dev, "fail_page_alloc", 1, 8 * PAGE);
+}
+
+TEST_F(vdmabuf, fatal_signal_during_large_create_leaves_nothing)
+{
+	long max_mb = env_long("VDMABUF_MAX_SIZE_MB", 256);
+	int status;
+	pid_t pid;
+
+	ASSERT_EQ(0, vdmabuf_count("buffers"));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		/* Create and drop the largest buffer until killed. */
+		for (;;) {
+			int fd = vdmabuf_create(self->dev, max_mb * MIB, 0);
+
+			if (fd >= 0)
+				close(fd);
+		}
+	}
+	usleep(300 * 1000);
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	/* Whatever the child was doing when it died, nothing of it stays. */
+	EXPECT_EQ(0, vdmabuf_count("buffers"));
+	EXPECT_EQ(0, vdmabuf_count("bytes"));
+	EXPECT_EQ(0, vdmabuf_count("attachments"));
 }
 
 TEST_F(vdmabuf, open_close_many)
