@@ -14,6 +14,12 @@ use crate::{
             Exported, //
         },
         pages::Pages,
+        resv::Usage,
+    },
+    fences::{
+        self,
+        AttachRequest,
+        FenceTable, //
     },
     stats::BufferAccount,
     uapi, Limits,
@@ -37,25 +43,63 @@ use kernel::{
     },
 };
 
-/// Per-open state of `/dev/vdmabuf`. Buffers belong to their dma-buf files, not to this file, so
-/// closing it does not affect them.
-pub(crate) struct VdmabufFile;
+/// Per-open state of `/dev/vdmabuf`: the fences made through it, which signal when it closes.
+/// Buffers belong to their dma-buf files, not to this file, so closing it does not affect them.
+#[pin_data]
+pub(crate) struct VdmabufFile {
+    #[pin]
+    fences: FenceTable,
+}
 
 #[vtable]
 impl MiscDevice for VdmabufFile {
-    type Ptr = KBox<Self>;
+    type Ptr = Pin<KBox<Self>>;
 
-    fn open(_file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<KBox<Self>> {
-        Ok(KBox::new(VdmabufFile, GFP_KERNEL)?)
+    fn open(_file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<Pin<KBox<Self>>> {
+        KBox::pin_init(
+            pin_init!(VdmabufFile {
+                fences <- FenceTable::new(),
+            }),
+            GFP_KERNEL,
+        )
     }
 
-    fn ioctl(_me: &VdmabufFile, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+    fn ioctl(me: Pin<&VdmabufFile>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
         let user = UserSlice::new(UserPtr::from_addr(arg), _IOC_SIZE(cmd));
         match cmd {
             uapi::IOCTL_CREATE => create(user),
             uapi::IOCTL_MIGRATE => migrate(user),
+            uapi::IOCTL_FENCE_ATTACH => me.fence_attach(user),
+            uapi::IOCTL_FENCE_SIGNAL => me.fence_signal(user),
             _ => Err(ENOTTY),
         }
+    }
+}
+
+impl VdmabufFile {
+    /// IOCTL: fence_attach: add a new fence to a dma-buf's reservation object.
+    fn fence_attach(&self, user: UserSlice) -> Result<isize> {
+        let (mut reader, mut writer) = user.reader_writer();
+        let args: uapi::FenceAttach = reader.read()?;
+        if args.flags & !uapi::FENCE_SYNC_FILE != 0 || args.pad != 0 {
+            return Err(EINVAL);
+        }
+        let req = AttachRequest {
+            fd: args.fd,
+            usage: Usage::from_u32(args.usage)?,
+            sync_file: args.flags & uapi::FENCE_SYNC_FILE != 0,
+            timeout: fences::timeout(Limits::get().fence_timeout_ms),
+        };
+        self.fences.attach(req, fences::report(&mut writer, args))?;
+        Ok(0)
+    }
+
+    /// IOCTL: fence_signal: signal a fence of this file, optionally with an error.
+    fn fence_signal(&self, user: UserSlice) -> Result<isize> {
+        let args: uapi::FenceSignal = user.reader().read()?;
+        let result = args.validate()?;
+        self.fences.signal(args.handle, result)?;
+        Ok(0)
     }
 }
 

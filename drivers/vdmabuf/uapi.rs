@@ -56,10 +56,71 @@ pub(crate) struct Migrate {
 // SAFETY: `Migrate` is `repr(C)` with only integer fields and no implicit padding.
 unsafe impl FromBytes for Migrate {}
 
+/// `VDMABUF_FENCE_SYNC_FILE`: also return a sync_file descriptor.
+pub(crate) const FENCE_SYNC_FILE: u32 = 1 << 0;
+
+/// `struct vdmabuf_fence_attach`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct FenceAttach {
+    /// The dma-buf file descriptor.
+    pub(crate) fd: i32,
+    /// `VDMABUF_FENCE_*` flags.
+    pub(crate) flags: u32,
+    /// A `VDMABUF_USAGE_*` value.
+    pub(crate) usage: u32,
+    /// The returned handle.
+    pub(crate) handle: u32,
+    /// The returned sync_file descriptor, or -1.
+    pub(crate) sync_file: i32,
+    /// Must be zero.
+    pub(crate) pad: u32,
+}
+
+// SAFETY: `FenceAttach` is `repr(C)` with only integer fields and no implicit padding.
+unsafe impl FromBytes for FenceAttach {}
+// SAFETY: `FenceAttach` is `repr(C)` with only integer fields and no implicit padding.
+unsafe impl AsBytes for FenceAttach {}
+
+/// `struct vdmabuf_fence_signal`.
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub(crate) struct FenceSignal {
+    /// The fence's handle.
+    pub(crate) handle: u32,
+    /// 0 or a negative errno.
+    pub(crate) error: i32,
+    /// Must be zero.
+    pub(crate) flags: u32,
+    /// Must be zero.
+    pub(crate) pad: u32,
+}
+
+// SAFETY: `FenceSignal` is `repr(C)` with only integer fields and no implicit padding.
+unsafe impl FromBytes for FenceSignal {}
+
+impl FenceSignal {
+    /// Checks flags, padding and the error; returns the result to signal with.
+    pub(crate) fn validate(&self) -> Result<Result> {
+        if self.flags != 0 || self.pad != 0 || !(-4095..=0).contains(&self.error) {
+            return Err(EINVAL);
+        }
+        Ok(if self.error == 0 {
+            Ok(())
+        } else {
+            Err(Error::from_errno(self.error))
+        })
+    }
+}
+
 /// `VDMABUF_IOCTL_CREATE`.
 pub(crate) const IOCTL_CREATE: u32 = _IOWR::<Create>(IOCTL_BASE, 0x00);
 /// `VDMABUF_IOCTL_MIGRATE`.
 pub(crate) const IOCTL_MIGRATE: u32 = _IOW::<Migrate>(IOCTL_BASE, 0x01);
+/// `VDMABUF_IOCTL_FENCE_ATTACH`.
+pub(crate) const IOCTL_FENCE_ATTACH: u32 = _IOWR::<FenceAttach>(IOCTL_BASE, 0x02);
+/// `VDMABUF_IOCTL_FENCE_SIGNAL`.
+pub(crate) const IOCTL_FENCE_SIGNAL: u32 = _IOW::<FenceSignal>(IOCTL_BASE, 0x03);
 
 /// A validated creation request.
 #[derive(Debug, PartialEq, Eq)]
@@ -148,9 +209,28 @@ mod tests {
     }
 
     #[test]
+    fn fence_signal_accepts_errnos_only() -> Result {
+        let sig = |error, flags, pad| FenceSignal {
+            handle: 1,
+            error,
+            flags,
+            pad,
+        };
+        assert!(sig(0, 0, 0).validate()?.is_ok());
+        assert_eq!(sig(-5, 0, 0).validate()?, Err(EIO));
+        assert!(sig(-4095, 0, 0).validate()?.is_err());
+        for bad in [sig(1, 0, 0), sig(-4096, 0, 0), sig(i32::MIN, 0, 0), sig(0, 1, 0), sig(0, 0, 1)] {
+            assert_eq!(bad.validate(), Err(EINVAL));
+        }
+        Ok(())
+    }
+
+    #[test]
     fn ioctl_numbers_match_the_c_header() {
         // _IOWR(0xB9, 0x00, struct vdmabuf_create) and _IOW(0xB9, 0x01, struct vdmabuf_migrate).
         assert_eq!(IOCTL_CREATE, 0xc018_b900);
         assert_eq!(IOCTL_MIGRATE, 0x4008_b901);
+        assert_eq!(IOCTL_FENCE_ATTACH, 0xc018_b902);
+        assert_eq!(IOCTL_FENCE_SIGNAL, 0x4010_b903);
     }
 }

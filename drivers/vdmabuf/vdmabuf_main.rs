@@ -9,6 +9,7 @@ mod buffer;
 #[allow(dead_code)]
 #[path = "../../rust/dma_buf/dma_buf.rs"]
 mod dma_buf;
+mod fences;
 mod file;
 mod stats;
 mod uapi;
@@ -33,6 +34,10 @@ module! {
             default: 4096,
             description: "Most live buffers",
         },
+        fence_timeout_ms: u32 {
+            default: 10000,
+            description: "Fences signal with -ETIMEDOUT after this many milliseconds",
+        },
     },
 }
 
@@ -41,6 +46,7 @@ pub(crate) struct Limits {
     max_size: usize,
     max_total: usize,
     max_buffers: usize,
+    fence_timeout_ms: u32,
 }
 
 impl Limits {
@@ -50,16 +56,26 @@ impl Limits {
             max_size: mib(*module_parameters::max_size_mb.value()),
             max_total: mib(*module_parameters::max_total_mb.value()),
             max_buffers: *module_parameters::max_buffers.value() as usize,
+            fence_timeout_ms: *module_parameters::fence_timeout_ms.value(),
         }
     }
 }
 
 /// The module: the `/dev/vdmabuf` control device and the debugfs counters.
-#[pin_data]
+#[pin_data(PinnedDrop)]
 struct VdmabufModule {
     _misc: dma_buf::misc::MiscRegistration<file::VdmabufFile>,
     #[pin]
     _debugfs: stats::Debugfs,
+}
+
+#[pinned_drop]
+impl PinnedDrop for VdmabufModule {
+    fn drop(self: Pin<&mut Self>) {
+        // Every fence has signalled: each file signalled its fences when it closed, and no file
+        // is open. Wait until no RCU reader can still be in our fence operations.
+        dma_buf::fence::synchronize_rcu();
+    }
 }
 
 impl kernel::InPlaceModule for VdmabufModule {

@@ -14,6 +14,7 @@
 use crate::dma_buf::{
     ffi,
     pages::Pages,
+    resv::Resv,
     sg_table::MappedSgTable, //
 };
 use core::{
@@ -115,6 +116,12 @@ impl DmaBuf {
     pub(crate) fn file(&self) -> &File {
         // SAFETY: `file` is set at export and lives as long as the dma-buf.
         unsafe { File::from_raw_file((*self.as_raw()).file) }
+    }
+
+    /// Returns the buffer's reservation object.
+    pub(crate) fn resv(&self) -> &Resv {
+        // SAFETY: `resv` is set at export and lives as long as the dma-buf.
+        unsafe { Resv::from_raw((*self.as_raw()).resv) }
     }
 
     /// Returns the exporter's name.

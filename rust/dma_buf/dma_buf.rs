@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Safe Rust abstractions over dma-buf, shared by the vdmabuf exporter and the sample importer.
+//! Safe Rust abstractions over dma-buf, dma-fence, dma-resv and sync_file, shared by the vdmabuf exporter and the sample importer.
 //!
 //! C headers: [`include/linux/dma-buf.h`](srctree/include/linux/dma-buf.h),
+//! [`include/linux/dma-fence.h`](srctree/include/linux/dma-fence.h),
+//! [`include/linux/dma-resv.h`](srctree/include/linux/dma-resv.h),
+//! [`include/linux/sync_file.h`](srctree/include/linux/sync_file.h),
 //! [`include/linux/miscdevice.h`](srctree/include/linux/miscdevice.h).
 //!
 //! Linux 7.2 has no Rust abstraction for dma-buf. This layer is written as if it lived in the
@@ -12,8 +15,12 @@
 
 pub(crate) mod buffer;
 pub(crate) mod device;
+pub(crate) mod errno;
+pub(crate) mod fence;
 mod ffi;
 pub(crate) mod import;
 pub(crate) mod misc;
 pub(crate) mod pages;
+pub(crate) mod resv;
 pub(crate) mod sg_table;
+pub(crate) mod sync_file;

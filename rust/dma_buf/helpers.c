@@ -7,6 +7,7 @@
 #include <linux/highmem.h>
 #include <linux/iosys-map.h>
 #include <linux/sched/signal.h>
+#include <linux/sync_file.h>
 #include <linux/vmalloc.h>
 
 #include "helpers.h"
@@ -133,4 +134,48 @@ void vdmabuf_rs_iosys_map_set_vaddr(struct iosys_map *map, void *vaddr)
 void *vdmabuf_rs_iosys_map_vaddr(const struct iosys_map *map)
 {
 	return map->is_iomem ? NULL : map->vaddr;
+}
+
+struct dma_fence *vdmabuf_rs_dma_fence_get(struct dma_fence *fence)
+{
+	return dma_fence_get(fence);
+}
+
+void vdmabuf_rs_dma_fence_put(struct dma_fence *fence)
+{
+	dma_fence_put(fence);
+}
+
+bool vdmabuf_rs_dma_fence_is_signaled(struct dma_fence *fence)
+{
+	return dma_fence_is_signaled(fence);
+}
+
+void vdmabuf_rs_dma_fence_set_error(struct dma_fence *fence, int error)
+{
+	dma_fence_set_error(fence, error);
+}
+
+/* Real functions only with CONFIG_LOCKDEP; the wrappers work either way. */
+bool vdmabuf_rs_dma_fence_begin_signalling(void)
+{
+	return dma_fence_begin_signalling();
+}
+
+void vdmabuf_rs_dma_fence_end_signalling(bool cookie)
+{
+	dma_fence_end_signalling(cookie);
+}
+
+/* Returns the new sync_file's file, holding the only reference, or NULL. */
+struct file *vdmabuf_rs_sync_file_create(struct dma_fence *fence)
+{
+	struct sync_file *sync_file = sync_file_create(fence);
+
+	return sync_file ? sync_file->file : NULL;
+}
+
+struct dma_fence *vdmabuf_rs_sync_file_get_fence(int fd)
+{
+	return sync_file_get_fence(fd);
 }

@@ -7,6 +7,7 @@
 #define VDMABUF_RUST_DMA_BUF_HELPERS_H
 
 #include <linux/dma-buf.h>
+#include <linux/dma-fence.h>
 #include <linux/dma-mapping.h>
 #include <linux/dma-resv.h>
 #include <linux/mm.h>
@@ -36,5 +37,13 @@ void vdmabuf_rs_vm_flags_set(struct vm_area_struct *vma, unsigned long flags);
 bool vdmabuf_rs_vma_is_shared(struct vm_area_struct *vma);
 void vdmabuf_rs_iosys_map_set_vaddr(struct iosys_map *map, void *vaddr);
 void *vdmabuf_rs_iosys_map_vaddr(const struct iosys_map *map);
+struct dma_fence *vdmabuf_rs_dma_fence_get(struct dma_fence *fence);
+void vdmabuf_rs_dma_fence_put(struct dma_fence *fence);
+bool vdmabuf_rs_dma_fence_is_signaled(struct dma_fence *fence);
+void vdmabuf_rs_dma_fence_set_error(struct dma_fence *fence, int error);
+bool vdmabuf_rs_dma_fence_begin_signalling(void);
+void vdmabuf_rs_dma_fence_end_signalling(bool cookie);
+struct file *vdmabuf_rs_sync_file_create(struct dma_fence *fence);
+struct dma_fence *vdmabuf_rs_sync_file_get_fence(int fd);
 
 #endif

@@ -12,6 +12,7 @@
 
 use crate::dma_buf::{
     buffer::DmaBuf,
+    errno,
     ffi,
     sg_table::{
         self,
@@ -214,8 +215,7 @@ impl Import {
                 // I/O memory needs the iosys_map accessors, which this importer does not use.
                 // SAFETY: `map` is the live mapping made above.
                 unsafe { bindings::dma_buf_vunmap_unlocked(self.buf.as_raw(), &mut map) };
-                // CAST: Errno constants are small positive numbers.
-                Err(Error::from_errno(-(bindings::EOPNOTSUPP as i32)))
+                Err(errno::not_supported())
             }
         }
     }

@@ -62,9 +62,72 @@ struct vdmabuf_migrate {
 	__u32 flags;
 };
 
+/** VDMABUF_FENCE_SYNC_FILE: also return the new fence as a sync_file descriptor (O_CLOEXEC). */
+#define VDMABUF_FENCE_SYNC_FILE (1u << 0)
+/** VDMABUF_FENCE_ATTACH_FLAGS: all valid flags of &struct vdmabuf_fence_attach. */
+#define VDMABUF_FENCE_ATTACH_FLAGS VDMABUF_FENCE_SYNC_FILE
+
+/*
+ * Usages of a fence in a reservation object, the values of enum dma_resv_usage: implicit sync
+ * readers wait for KERNEL and WRITE fences, writers for READ too; BOOKKEEP fences are ignored.
+ */
+#define VDMABUF_USAGE_KERNEL 0
+#define VDMABUF_USAGE_WRITE 1
+#define VDMABUF_USAGE_READ 2
+#define VDMABUF_USAGE_BOOKKEEP 3
+
+/**
+ * struct vdmabuf_fence_attach - argument of %VDMABUF_IOCTL_FENCE_ATTACH.
+ * @fd: in: a dma-buf file descriptor, of any exporter (EBADF if not open, EINVAL if not a
+ *      dma-buf).
+ * @flags: in: a combination of %VDMABUF_FENCE_ATTACH_FLAGS.
+ * @usage: in: one of the VDMABUF_USAGE_* values.
+ * @handle: out: the fence's handle, valid for this open file of /dev/vdmabuf.
+ * @sync_file: out: with %VDMABUF_FENCE_SYNC_FILE a sync_file descriptor of the fence, else -1.
+ * @pad: in: must be zero.
+ *
+ * Adds a new, unsignalled fence to the buffer's reservation object, as a device starting a job
+ * on it would. As in vgem, a fence that would conflict with unsignalled ones fails with EBUSY:
+ * a KERNEL or WRITE fence while any KERNEL, WRITE or READ fence is pending, a READ or BOOKKEEP
+ * fence while a KERNEL or WRITE fence is. The fence signals on %VDMABUF_IOCTL_FENCE_SIGNAL; if
+ * that does not come within the module parameter ``fence_timeout_ms`` (10 s by default), it
+ * signals with -ETIMEDOUT; when this file of /dev/vdmabuf is closed, its pending fences signal
+ * with -ECANCELED.
+ */
+struct vdmabuf_fence_attach {
+	__s32 fd;
+	__u32 flags;
+	__u32 usage;
+	__u32 handle;
+	__s32 sync_file;
+	__u32 pad;
+};
+
+/**
+ * struct vdmabuf_fence_signal - argument of %VDMABUF_IOCTL_FENCE_SIGNAL.
+ * @handle: in: a handle from %VDMABUF_IOCTL_FENCE_ATTACH on this file (ENOENT if unknown or
+ *          already signalled by this ioctl).
+ * @error: in: 0, or a negative errno (-4095 to -1) that the fence's consumers see as its status.
+ * @flags: in: must be zero.
+ * @pad: in: must be zero.
+ *
+ * Signals the fence and releases the handle. If the fence already signalled because it timed
+ * out, the handle is released and the ioctl fails with ETIMEDOUT.
+ */
+struct vdmabuf_fence_signal {
+	__u32 handle;
+	__s32 error;
+	__u32 flags;
+	__u32 pad;
+};
+
 /* Create a buffer. */
 #define VDMABUF_IOCTL_CREATE _IOWR(VDMABUF_IOCTL_BASE, 0x00, struct vdmabuf_create)
 /* Migrate a buffer's backing pages. */
 #define VDMABUF_IOCTL_MIGRATE _IOW(VDMABUF_IOCTL_BASE, 0x01, struct vdmabuf_migrate)
+/* Attach a new fence to a dma-buf's reservation object. */
+#define VDMABUF_IOCTL_FENCE_ATTACH _IOWR(VDMABUF_IOCTL_BASE, 0x02, struct vdmabuf_fence_attach)
+/* Signal a fence. */
+#define VDMABUF_IOCTL_FENCE_SIGNAL _IOW(VDMABUF_IOCTL_BASE, 0x03, struct vdmabuf_fence_signal)
 
 #endif /* _UAPI_LINUX_VDMABUF_H */

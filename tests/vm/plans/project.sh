@@ -4,10 +4,12 @@
 # vdmabuf gets small limits so the limit tests stay cheap; the tests learn them from the
 # environment, as Rust module parameters do not show in sysfs.
 export VDMABUF_MAX_SIZE_MB=16 VDMABUF_MAX_TOTAL_MB=64 VDMABUF_MAX_BUFFERS=256
+export VDMABUF_FENCE_TIMEOUT_MS=500
 kunit vdmabuf max_size_mb=$VDMABUF_MAX_SIZE_MB max_total_mb=$VDMABUF_MAX_TOTAL_MB \
-	max_buffers=$VDMABUF_MAX_BUFFERS
+	max_buffers=$VDMABUF_MAX_BUFFERS fence_timeout_ms=$VDMABUF_FENCE_TIMEOUT_MS
 kunit vdmabuf_importer
 tap vdmabuf_test /tests/vdmabuf_test
+tap vdmabuf_fence_test /tests/vdmabuf_fence_test
 tap vdmabuf_importer_test /tests/vdmabuf_importer_test
 check rmmod-vdmabuf_importer rmmod vdmabuf_importer
 check rmmod-vdmabuf rmmod vdmabuf

@@ -192,3 +192,46 @@ static inline int vgem_close_handle(int vgem, __u32 handle)
 
 	return vdmabuf_ioctl(vgem, DRM_IOCTL_GEM_CLOSE, &args);
 }
+
+#include <poll.h>
+#include <linux/sync_file.h>
+
+/* Attaches a fence; returns its handle or -errno, and the sync_file in *sync_file (or -1). */
+static inline int vdmabuf_fence(int dev, int fd, __u32 usage, int *sync_file)
+{
+	struct vdmabuf_fence_attach args = {
+		.fd = fd,
+		.usage = usage,
+		.flags = sync_file ? VDMABUF_FENCE_SYNC_FILE : 0,
+	};
+	int ret = vdmabuf_ioctl(dev, VDMABUF_IOCTL_FENCE_ATTACH, &args);
+
+	if (sync_file)
+		*sync_file = ret < 0 ? -1 : args.sync_file;
+	return ret < 0 ? ret : (int)args.handle;
+}
+
+static inline int vdmabuf_signal(int dev, __u32 handle, int error)
+{
+	struct vdmabuf_fence_signal args = { .handle = handle, .error = error };
+
+	return vdmabuf_ioctl(dev, VDMABUF_IOCTL_FENCE_SIGNAL, &args);
+}
+
+/* The status of a sync_file: 1 signalled, 0 pending, <0 the error it signalled with. */
+static inline int sync_file_status(int fd)
+{
+	struct sync_file_info info = { 0 };
+
+	if (ioctl(fd, SYNC_IOC_FILE_INFO, &info))
+		return -1000 - errno;
+	return info.status;
+}
+
+/* Polls @fd for @events for up to @ms; returns the events that are ready. */
+static inline short poll_events(int fd, short events, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+
+	return poll(&p, 1, ms) > 0 ? p.revents : 0;
+}

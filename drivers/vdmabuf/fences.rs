@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Fences that userspace attaches to buffers through `/dev/vdmabuf` and signals by handle.
+//!
+//! Each fence gets a context of its own, as vgem's do, because userspace signals them in any
+//! order. Every fence signals at the latest when its timer fires (`fence_timeout_ms`) or when the
+//! file that made it is closed: there are no indefinite fences.
+
+use crate::dma_buf::{
+    buffer::DmaBuf,
+    errno,
+    fence::{
+        DriverFence,
+        FenceContext, //
+    },
+    resv::Usage,
+    sync_file,
+};
+use kernel::{
+    bindings,
+    fs::file::FileDescriptorReservation,
+    impl_has_hr_timer,
+    new_mutex,
+    prelude::*,
+    rbtree::{
+        RBTree,
+        RBTreeNodeReservation, //
+    },
+    sync::{
+        Arc,
+        ArcBorrow,
+        Mutex, //
+    },
+    time::{
+        hrtimer::{
+            ArcHrTimerHandle,
+            HrTimer,
+            HrTimerCallback,
+            HrTimerCallbackContext,
+            HrTimerPointer,
+            HrTimerRestart,
+            RelativeMode, //
+        },
+        Delta,
+        Monotonic, //
+    },
+    uaccess::UserSliceWriter,
+};
+
+/// A fence with a timer that signals it with `-ETIMEDOUT` if nobody does first.
+#[pin_data]
+pub(crate) struct TimedFence {
+    #[pin]
+    timer: HrTimer<TimedFence>,
+    fence: DriverFence,
+}
+
+impl HrTimerCallback for TimedFence {
+    type Pointer<'a> = Arc<Self>;
+
+    fn run(this: ArcBorrow<'_, Self>, _ctx: HrTimerCallbackContext<'_, Self>) -> HrTimerRestart {
+        // Hard interrupt context: signalling takes only the fence's own irq-safe lock.
+        this.fence.signal(Err(ETIMEDOUT));
+        HrTimerRestart::NoRestart
+    }
+}
+
+impl_has_hr_timer! {
+    impl HasHrTimer<Self> for TimedFence {
+        mode: RelativeMode<Monotonic>, field: self.timer
+    }
+}
+
+/// A live fence of a file: the fence and its running timer (dropping the handle cancels it).
+struct Entry {
+    timed: Arc<TimedFence>,
+    _timer: ArcHrTimerHandle<TimedFence>,
+}
+
+/// The fences of one open `/dev/vdmabuf`, by handle.
+#[pin_data(PinnedDrop)]
+pub(crate) struct FenceTable {
+    #[pin]
+    inner: Mutex<Inner>,
+}
+
+struct Inner {
+    next: u32,
+    fences: RBTree<u32, Entry>,
+}
+
+/// What [`FenceTable::attach`] needs from the ioctl.
+pub(crate) struct AttachRequest {
+    /// The dma-buf to fence.
+    pub(crate) fd: i32,
+    /// How the fence uses the buffer.
+    pub(crate) usage: Usage,
+    /// Whether to return a sync_file.
+    pub(crate) sync_file: bool,
+    /// Signal after this long at the latest.
+    pub(crate) timeout: Delta,
+}
+
+impl FenceTable {
+    /// Creates an empty table.
+    pub(crate) fn new() -> impl PinInit<Self> {
+        pin_init!(Self {
+            inner <- new_mutex!(Inner {
+                next: 1,
+                fences: RBTree::new(),
+            }),
+        })
+    }
+
+    /// Attaches a new fence to a buffer; `report(handle, sync_file_fd)` writes the results to
+    /// userspace before anything becomes visible, so a failed copy leaves no trace.
+    pub(crate) fn attach(
+        &self,
+        req: AttachRequest,
+        report: impl FnOnce(u32, i32) -> Result,
+    ) -> Result {
+        let buf = DmaBuf::get(req.fd)?;
+        // Everything that can fail or allocate happens before the fence is visible.
+        let ctx = FenceContext::new(c"vdmabuf", c"vdmabuf-user");
+        let timed = Arc::pin_init(
+            pin_init!(TimedFence {
+                timer <- HrTimer::new(),
+                fence: ctx.new_fence()?,
+            }? Error),
+            GFP_KERNEL,
+        )?;
+        let node = RBTreeNodeReservation::new(GFP_KERNEL)?;
+        let sync = if req.sync_file {
+            let fd = FileDescriptorReservation::get_unused_fd_flags(bindings::O_CLOEXEC)?;
+            Some((fd, sync_file::export(timed.fence.fence())?))
+        } else {
+            None
+        };
+        let handle = self.next_handle()?;
+        // CAST: File descriptors fit in an `i32`.
+        let sync_fd = sync.as_ref().map_or(-1, |(fd, _)| fd.reserved_fd() as i32);
+        let res = report(handle, sync_fd).and_then(|()| Self::publish(&buf, &timed, req.usage));
+        if let Err(e) = res {
+            // Nobody saw the fence; it goes quietly.
+            timed.fence.signal(Err(errno::canceled()));
+            return Err(e);
+        }
+
+        // Visible now: from here the fence must and will signal, by handle, timer or close.
+        let timer = timed.clone().start(req.timeout);
+        let node = node.into_node(
+            handle,
+            Entry {
+                timed,
+                _timer: timer,
+            },
+        );
+        self.inner.lock().fences.insert(node);
+        if let Some((fd, file)) = sync {
+            fd.fd_install(file);
+        }
+        Ok(())
+    }
+
+    fn next_handle(&self) -> Result<u32> {
+        let mut inner = self.inner.lock();
+        let handle = inner.next;
+        inner.next = inner.next.checked_add(1).ok_or(ENOSPC)?;
+        Ok(handle)
+    }
+
+    /// Adds the fence to the buffer's reservation object unless it conflicts (`EBUSY`).
+    fn publish(buf: &DmaBuf, timed: &TimedFence, usage: Usage) -> Result {
+        let resv = buf.resv().lock()?;
+        if !resv.resv().test_signaled(Usage::to_wait_for(usage <= Usage::Write)) {
+            return Err(EBUSY);
+        }
+        resv.add_fence(timed.fence.fence(), usage)
+    }
+
+    /// Signals the fence `handle` with `result` and releases the handle. `ENOENT` if there is no
+    /// such handle, `ETIMEDOUT` if the fence had timed out already.
+    pub(crate) fn signal(&self, handle: u32, result: Result) -> Result {
+        let entry = self.inner.lock().fences.remove(&handle).ok_or(ENOENT)?;
+        if entry.timed.fence.signal(result) {
+            Ok(())
+        } else {
+            Err(ETIMEDOUT)
+        }
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for FenceTable {
+    fn drop(self: Pin<&mut Self>) {
+        let fences = core::mem::take(&mut self.inner.lock().fences);
+        for (_, entry) in fences.iter() {
+            entry.timed.fence.signal(Err(errno::canceled()));
+        }
+        // Dropping the entries cancels their timers.
+    }
+}
+
+/// Writes `args` back with the handle and sync_file descriptor filled in.
+pub(crate) fn report(
+    writer: &mut UserSliceWriter,
+    mut args: crate::uapi::FenceAttach,
+) -> impl FnOnce(u32, i32) -> Result + '_ {
+    move |handle, sync_file| {
+        args.handle = handle;
+        args.sync_file = sync_file;
+        writer.write(&args)
+    }
+}
+
+/// Returns the time after which fences signal on their own, from the module parameter.
+pub(crate) fn timeout(ms: u32) -> Delta {
+    Delta::from_millis(i64::from(ms))
+}
+
+#[kunit_tests(vdmabuf_fences)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fences_time_out_with_etimedout() -> Result {
+        let ctx = FenceContext::new(c"vdmabuf", c"vdmabuf-kunit");
+        let timed = Arc::pin_init(
+            pin_init!(TimedFence {
+                timer <- HrTimer::new(),
+                fence: ctx.new_fence()?,
+            }? Error),
+            GFP_KERNEL,
+        )?;
+        let consumer = timed.fence.fence().clone();
+        let _timer = timed.clone().start(Delta::from_millis(20));
+        assert!(consumer.wait_timeout(false, Delta::from_millis(5000))?);
+        assert_eq!(consumer.status(), Err(ETIMEDOUT));
+        // The producer finds its fence taken by the timer.
+        assert!(!timed.fence.signal(Ok(())));
+        Ok(())
+    }
+
+    #[test]
+    fn cancelled_timers_leave_the_fence_to_its_producer() -> Result {
+        let ctx = FenceContext::new(c"vdmabuf", c"vdmabuf-kunit");
+        let timed = Arc::pin_init(
+            pin_init!(TimedFence {
+                timer <- HrTimer::new(),
+                fence: ctx.new_fence()?,
+            }? Error),
+            GFP_KERNEL,
+        )?;
+        let timer = timed.clone().start(Delta::from_millis(20));
+        drop(timer);
+        assert!(!timed.fence.fence().wait_timeout(false, Delta::from_millis(100))?);
+        assert!(timed.fence.signal(Ok(())));
+        assert_eq!(timed.fence.fence().status(), Ok(true));
+        Ok(())
+    }
+}
