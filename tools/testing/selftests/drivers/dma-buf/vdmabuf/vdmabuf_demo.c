@@ -83,6 +83,27 @@ int main(void)
 	      "the old mapping refaulted onto the new pages and reads the same data");
 	show_counts();
 
+	step("a fence timeline: a writer fence holds readers back until it signals");
+	{
+		int h, sf;
+
+		h = vdmabuf_fence(dev, fd, VDMABUF_USAGE_WRITE, &sf);
+		check(h >= 0 && sf >= 0, "VDMABUF_IOCTL_FENCE_ATTACH: WRITE fence, handle %d, sync_file fd %d",
+		      h, sf);
+		check(poll_events(fd, POLLIN, 50) == 0, "poll(POLLIN) on the buffer: not ready (a writer is pending)");
+		check(sync_file_status(sf) == 0, "SYNC_IOC_FILE_INFO: status 0 (active)");
+		check(vdmabuf_fence(dev, fd, VDMABUF_USAGE_READ, NULL) == -EBUSY,
+		      "a second fence conflicting with it: EBUSY");
+		check(!vdmabuf_signal(dev, h, 0), "VDMABUF_IOCTL_FENCE_SIGNAL");
+		check(poll_events(fd, POLLIN | POLLOUT, 0) == (POLLIN | POLLOUT), "poll: readable and writable again");
+		check(sync_file_status(sf) == 1, "SYNC_IOC_FILE_INFO: status 1 (signalled)");
+		close(sf);
+		h = vdmabuf_fence(dev, fd, VDMABUF_USAGE_READ, &sf);
+		check(!vdmabuf_signal(dev, h, -EIO), "a READ fence signalled with -EIO");
+		check(sync_file_status(sf) == -EIO, "its sync_file reports status %d", sync_file_status(sf));
+		close(sf);
+	}
+
 	step("release everything");
 	if (vgem >= 0) {
 		check(!vgem_close_handle(vgem, handle), "vgem let go of its import");
