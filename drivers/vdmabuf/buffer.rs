@@ -265,7 +265,7 @@ mod tests {
         for i in 0..size {
             data.push(pattern(i), GFP_KERNEL)?;
         }
-        import.vmap()?.write(0, &data)?;
+        Import::vmap(&import)?.write(0, &data)?;
 
         let (fresh, _) = segments(&import, DataDirection::ToDevice)?;
         assert!(fresh);
@@ -279,7 +279,7 @@ mod tests {
 
         // The data moved with the buffer.
         let mut back = KVec::from_elem(0u8, size, GFP_KERNEL)?;
-        import.vmap()?.read(0, &mut back)?;
+        Import::vmap(&import)?.read(0, &mut back)?;
         assert!(back[..] == data[..]);
         Ok(())
     }
@@ -289,13 +289,13 @@ mod tests {
         let dev = DmaDevice::new(c"vdmabuf-kunit-vmap")?;
         let buf = export(4 * PAGE_SIZE)?;
         let import = Import::new(as_dma_buf(&buf), dev.device(), true)?;
-        let vmap = import.vmap()?;
+        let vmap = Import::vmap(&import)?;
         vmap.write(PAGE_SIZE, b"vdmabuf")?;
         assert_eq!(migrate(&buf), Err(EBUSY));
         drop(vmap);
         migrate(&buf)?;
         let mut back = [0u8; 7];
-        import.vmap()?.read(PAGE_SIZE, &mut back)?;
+        Import::vmap(&import)?.read(PAGE_SIZE, &mut back)?;
         assert_eq!(&back, b"vdmabuf");
         Ok(())
     }

@@ -13,6 +13,7 @@ use crate::{
             ExportOptions,
             Exported, //
         },
+        misc::SharedData,
         pages::Pages,
         resv::Usage,
     },
@@ -74,6 +75,10 @@ impl MiscDevice for VdmabufFile {
             _ => Err(ENOTTY),
         }
     }
+}
+
+impl SharedData for VdmabufFile {
+    type Data = ();
 }
 
 impl VdmabufFile {

@@ -81,7 +81,7 @@ impl PinnedDrop for VdmabufModule {
 impl kernel::InPlaceModule for VdmabufModule {
     fn init(module: &'static ThisModule) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
-            _misc: dma_buf::misc::MiscRegistration::register(c"vdmabuf", module)?,
+            _misc: dma_buf::misc::MiscRegistration::register(c"vdmabuf", module, ())?,
             _debugfs <- stats::Debugfs::new(),
         })
     }
@@ -98,6 +98,7 @@ mod tests {
         let misc = dma_buf::misc::MiscRegistration::<file::VdmabufFile>::register(
             c"vdmabuf-kunit",
             &THIS_MODULE,
+            (),
         )?;
         assert_eq!(misc.fops().owner, THIS_MODULE.as_ptr());
         assert!(misc.fops().open.is_some());

@@ -9,29 +9,57 @@ use crate::dma_buf::{
     sg_table::device_ptr, //
 };
 use kernel::{
+    bindings,
     device::Device,
     error::to_result,
     faux,
-    prelude::*, //
+    prelude::*,
+    types::Opaque, //
 };
 
-/// A faux device with a 64-bit DMA mask, as vgem uses: a faux device alone has no DMA mask, and
-/// mapping for it fails. Removed on drop.
+/// A faux device with a 64-bit DMA mask and no DMA segment size limit, as an importer needs: a
+/// faux device alone has no DMA mask (mapping for it fails) and a 64 KiB segment limit.
+/// Removed on drop; every DMA mapping for it must be gone by then.
+///
+/// # Invariants
+///
+/// The faux device's `dma_parms` points to `parms` until `drop` clears it.
 pub(crate) struct DmaDevice {
     faux: faux::Registration,
+    parms: KBox<Opaque<bindings::device_dma_parameters>>,
 }
+
+// SAFETY: The DMA parameters are only read by the DMA API; Rust code never touches them.
+unsafe impl Send for DmaDevice {}
+
+// SAFETY: As above; `&DmaDevice` only gives out the device.
+unsafe impl Sync for DmaDevice {}
 
 impl DmaDevice {
     /// Creates the device `/sys/devices/faux/<name>`.
     pub(crate) fn new(name: &CStr) -> Result<Self> {
+        let parms = KBox::new(Opaque::zeroed(), GFP_KERNEL)?;
         let faux = faux::Registration::new(name, None)?;
+        let dev = device_ptr(faux.as_ref());
         // SAFETY: The device is registered and ours; nothing maps for it yet.
-        to_result(unsafe { ffi::vdmabuf_rs_dma_coerce_mask_64(device_ptr(faux.as_ref())) })?;
-        Ok(Self { faux })
+        to_result(unsafe { ffi::vdmabuf_rs_dma_coerce_mask_64(dev) })?;
+        // SAFETY: As above; `parms` outlives its use by the device, see `drop`.
+        // INVARIANT: The device's `dma_parms` now points to `parms`.
+        unsafe { ffi::vdmabuf_rs_dma_set_parms(dev, parms.get()) };
+        Ok(Self { faux, parms })
     }
 
     /// Returns the device.
     pub(crate) fn device(&self) -> &Device {
         self.faux.as_ref()
+    }
+}
+
+impl Drop for DmaDevice {
+    fn drop(&mut self) {
+        // SAFETY: No mapping for the device is left (see the type's documentation), so nothing
+        // reads `dma_parms` any more; the faux device is removed after this, `parms` freed last.
+        unsafe { ffi::vdmabuf_rs_dma_set_parms(device_ptr(self.faux.as_ref()), core::ptr::null_mut()) };
+        let _ = &self.parms;
     }
 }

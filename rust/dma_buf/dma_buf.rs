@@ -21,6 +21,7 @@ mod ffi;
 pub(crate) mod import;
 pub(crate) mod misc;
 pub(crate) mod pages;
+pub(crate) mod queue;
 pub(crate) mod resv;
 pub(crate) mod sg_table;
 pub(crate) mod sync_file;

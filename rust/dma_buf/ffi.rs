@@ -23,6 +23,10 @@ extern "C" {
     pub(crate) fn vdmabuf_rs_dma_resv_assert_held(obj: *mut bindings::dma_resv);
     pub(crate) fn vdmabuf_rs_dma_get_max_seg_size(dev: *mut bindings::device) -> c_uint;
     pub(crate) fn vdmabuf_rs_dma_coerce_mask_64(dev: *mut bindings::device) -> c_int;
+    pub(crate) fn vdmabuf_rs_dma_set_parms(
+        dev: *mut bindings::device,
+        parms: *mut bindings::device_dma_parameters,
+    );
     pub(crate) fn vdmabuf_rs_dma_sync_sgtable_for_cpu(
         dev: *mut bindings::device,
         sgt: *mut bindings::sg_table,
@@ -59,4 +63,7 @@ extern "C" {
     pub(crate) fn vdmabuf_rs_dma_fence_end_signalling(cookie: bool);
     pub(crate) fn vdmabuf_rs_sync_file_create(fence: *mut bindings::dma_fence) -> *mut bindings::file;
     pub(crate) fn vdmabuf_rs_sync_file_get_fence(fd: c_int) -> *mut bindings::dma_fence;
+    pub(crate) fn vdmabuf_rs_alloc_ordered_workqueue(
+        name: *const kernel::ffi::c_char,
+    ) -> *mut bindings::workqueue_struct;
 }

@@ -9,6 +9,7 @@
 #include <linux/sched/signal.h>
 #include <linux/sync_file.h>
 #include <linux/vmalloc.h>
+#include <linux/workqueue.h>
 
 #include "helpers.h"
 
@@ -40,6 +41,14 @@ unsigned int vdmabuf_rs_dma_get_max_seg_size(struct device *dev)
 int vdmabuf_rs_dma_coerce_mask_64(struct device *dev)
 {
 	return dma_coerce_mask_and_coherent(dev, DMA_BIT_MASK(64));
+}
+
+/* Gives @dev DMA parameters (NULL to take them away) with no segment size limit. */
+void vdmabuf_rs_dma_set_parms(struct device *dev, struct device_dma_parameters *parms)
+{
+	dev->dma_parms = parms;
+	if (parms)
+		dma_set_max_seg_size(dev, UINT_MAX);
 }
 
 void vdmabuf_rs_dma_sync_sgtable_for_cpu(struct device *dev, struct sg_table *sgt,
@@ -178,4 +187,9 @@ struct file *vdmabuf_rs_sync_file_create(struct dma_fence *fence)
 struct dma_fence *vdmabuf_rs_sync_file_get_fence(int fd)
 {
 	return sync_file_get_fence(fd);
+}
+
+struct workqueue_struct *vdmabuf_rs_alloc_ordered_workqueue(const char *name)
+{
+	return alloc_ordered_workqueue("%s", 0, name);
 }

@@ -19,6 +19,7 @@ int vdmabuf_rs_dma_resv_lock_interruptible(struct dma_resv *obj);
 void vdmabuf_rs_dma_resv_assert_held(struct dma_resv *obj);
 unsigned int vdmabuf_rs_dma_get_max_seg_size(struct device *dev);
 int vdmabuf_rs_dma_coerce_mask_64(struct device *dev);
+void vdmabuf_rs_dma_set_parms(struct device *dev, struct device_dma_parameters *parms);
 void vdmabuf_rs_dma_sync_sgtable_for_cpu(struct device *dev, struct sg_table *sgt,
 					 enum dma_data_direction dir);
 void vdmabuf_rs_dma_sync_sgtable_for_device(struct device *dev, struct sg_table *sgt,
@@ -45,5 +46,6 @@ bool vdmabuf_rs_dma_fence_begin_signalling(void);
 void vdmabuf_rs_dma_fence_end_signalling(bool cookie);
 struct file *vdmabuf_rs_sync_file_create(struct dma_fence *fence);
 struct dma_fence *vdmabuf_rs_sync_file_get_fence(int fd);
+struct workqueue_struct *vdmabuf_rs_alloc_ordered_workqueue(const char *name);
 
 #endif

@@ -14,6 +14,7 @@ use crate::dma_buf::{
     buffer::DmaBuf,
     errno,
     ffi,
+    resv::Resv,
     sg_table::{
         self,
         Segment, //
@@ -37,6 +38,7 @@ use kernel::{
             Atomic,
             Relaxed, //
         },
+        Arc,
         Mutex, //
     },
 };
@@ -63,20 +65,19 @@ struct ImportState {
     invalidations: Atomic<i64>,
 }
 
-/// A device attached to a dma-buf of any exporter.
+/// A device attached to a dma-buf of any exporter. Share it with [`Arc`] to use it from jobs.
 ///
 /// # Invariants
 ///
-/// Once [`Import::new`] has returned it, `attach` is an attachment of `buf` for a device that
-/// outlives it, made by `dma_buf_attach` or (if `dynamic`) `dma_buf_dynamic_attach` with
-/// `importer_priv` pointing to `state`; it is detached in `Drop`. Before that it is dangling.
-#[pin_data(PinnedDrop)]
+/// `attach` is an attachment of `buf` for `dev`, made by `dma_buf_attach`
+/// or (if `dynamic`) `dma_buf_dynamic_attach` with `importer_priv` pointing to `state`; it is
+/// detached in `Drop`.
 pub(crate) struct Import {
     buf: ARef<DmaBuf>,
+    dev: ARef<Device>,
     attach: NonNull<bindings::dma_buf_attachment>,
     dynamic: bool,
-    #[pin]
-    state: ImportState,
+    state: Pin<KBox<ImportState>>,
 }
 
 // SAFETY: The attachment may be used and detached from any thread; its state is locked.
@@ -117,52 +118,37 @@ unsafe fn unmap(attach: *mut bindings::dma_buf_attachment, mapping: Mapping) {
 }
 
 impl Import {
-    /// Attaches `dev` to `buf`, as a dynamic importer if `dynamic`.
-    ///
-    /// `dev` must outlive the import.
-    pub(crate) fn new(
-        buf: ARef<DmaBuf>,
-        dev: &Device,
-        dynamic: bool,
-    ) -> Result<Pin<KBox<Self>>> {
+    /// Attaches `dev` to `buf`, as a dynamic importer if `dynamic`. The import holds a reference
+    /// on the device; its driver must keep it bound until every import is dropped.
+    pub(crate) fn new(buf: ARef<DmaBuf>, dev: &Device, dynamic: bool) -> Result<Arc<Self>> {
         let raw_dev = sg_table::device_ptr(dev);
-        let this = KBox::pin_init(
-            try_pin_init!(Self {
-                buf,
-                attach: NonNull::dangling(),
-                dynamic,
-                state <- pin_init!(ImportState {
-                    mapping <- new_mutex!(None),
-                    invalidations: Atomic::new(0),
-                }),
-            }? Error),
+        let state = KBox::pin_init(
+            pin_init!(ImportState {
+                mapping <- new_mutex!(None),
+                invalidations: Atomic::new(0),
+            }),
             GFP_KERNEL,
         )?;
-        // SAFETY: Only `attach` is written below; nothing is moved out of the pinned box.
-        let inner = unsafe { Pin::into_inner_unchecked(this) };
-        let priv_ = core::ptr::from_ref(&inner.state).cast_mut().cast::<c_void>();
+        let priv_ = core::ptr::from_ref::<ImportState>(&state).cast_mut().cast::<c_void>();
         let attach = if dynamic {
             // SAFETY: The buffer and device are valid; `DYNAMIC_OPS` is a static and `priv_`
-            // points into the box, which stays put until the attachment is detached in `Drop`.
-            unsafe {
-                bindings::dma_buf_dynamic_attach(inner.buf.as_raw(), raw_dev, &DYNAMIC_OPS, priv_)
-            }
+            // points into a pinned box that lives until the attachment is detached in `Drop`.
+            unsafe { bindings::dma_buf_dynamic_attach(buf.as_raw(), raw_dev, &DYNAMIC_OPS, priv_) }
         } else {
             // SAFETY: The buffer and device are valid.
-            unsafe { bindings::dma_buf_attach(inner.buf.as_raw(), raw_dev) }
+            unsafe { bindings::dma_buf_attach(buf.as_raw(), raw_dev) }
         };
-        let mut inner = inner;
-        match from_err_ptr(attach) {
-            Ok(attach) => {
-                // SAFETY: `dma_buf_attach` returns a valid pointer or an error.
-                // INVARIANT: The attachment was made above, with `priv_` if dynamic.
-                inner.attach = unsafe { NonNull::new_unchecked(attach) };
-                // SAFETY: The box is pinned again, as it was.
-                Ok(unsafe { Pin::new_unchecked(inner) })
-            }
-            // `attach` stays dangling, which tells `Drop` there is nothing to detach.
-            Err(e) => Err(e),
-        }
+        // SAFETY: `dma_buf_attach` returns a valid attachment or an error, never NULL.
+        let attach = unsafe { NonNull::new_unchecked(from_err_ptr(attach)?) };
+        // INVARIANT: The attachment was made above, with `priv_` pointing to `state` if dynamic.
+        let import = Self {
+            buf,
+            dev: dev.into(),
+            attach,
+            dynamic,
+            state,
+        };
+        Ok(Arc::new(import, GFP_KERNEL)?)
     }
 
     /// Returns the imported buffer.
@@ -183,18 +169,28 @@ impl Import {
     /// Takes the buffer's reservation lock, interruptibly.
     pub(crate) fn lock(&self) -> Result<ImportGuard<'_>> {
         // SAFETY: The buffer's `resv` is valid for its whole life.
-        to_result(unsafe { ffi::vdmabuf_rs_dma_resv_lock_interruptible(self.resv()) })?;
+        to_result(unsafe { ffi::vdmabuf_rs_dma_resv_lock_interruptible(self.raw_resv()) })?;
         // INVARIANT: The lock was taken above.
         Ok(ImportGuard { import: self })
     }
 
-    fn resv(&self) -> *mut bindings::dma_resv {
+    /// Returns the buffer's reservation object.
+    pub(crate) fn resv(&self) -> &Resv {
+        self.buf.resv()
+    }
+
+    /// Returns the importing device.
+    pub(crate) fn device(&self) -> &Device {
+        &self.dev
+    }
+
+    fn raw_resv(&self) -> *mut bindings::dma_resv {
         // SAFETY: `resv` is set at export and never changes.
         unsafe { (*self.buf.as_raw()).resv }
     }
 
     /// Maps the whole buffer into the kernel's address space (`dma_buf_vmap`).
-    pub(crate) fn vmap(&self) -> Result<ImportVmap<'_>> {
+    pub(crate) fn vmap(this: &Arc<Self>) -> Result<ImportVmap> {
         let mut map = bindings::iosys_map {
             __bindgen_anon_1: bindings::iosys_map__bindgen_ty_1 {
                 vaddr: core::ptr::null_mut(),
@@ -202,19 +198,19 @@ impl Import {
             is_iomem: false,
         };
         // SAFETY: The buffer is valid; the unlocked variant takes the lock itself.
-        to_result(unsafe { bindings::dma_buf_vmap_unlocked(self.buf.as_raw(), &mut map) })?;
+        to_result(unsafe { bindings::dma_buf_vmap_unlocked(this.buf.as_raw(), &mut map) })?;
         // SAFETY: `map` was just set by a successful `dma_buf_vmap_unlocked`.
         match NonNull::new(unsafe { ffi::vdmabuf_rs_iosys_map_vaddr(&map) }.cast::<u8>()) {
             // INVARIANT: The mapping covers the buffer until `vunmap` in `Drop`.
             Some(addr) => Ok(ImportVmap {
-                import: self,
+                import: this.clone(),
                 map,
                 addr,
             }),
             None => {
                 // I/O memory needs the iosys_map accessors, which this importer does not use.
                 // SAFETY: `map` is the live mapping made above.
-                unsafe { bindings::dma_buf_vunmap_unlocked(self.buf.as_raw(), &mut map) };
+                unsafe { bindings::dma_buf_vunmap_unlocked(this.buf.as_raw(), &mut map) };
                 Err(errno::not_supported())
             }
         }
@@ -233,21 +229,16 @@ impl Import {
     }
 }
 
-#[pinned_drop]
-impl PinnedDrop for Import {
-    fn drop(self: Pin<&mut Self>) {
-        // Not attached if `new` failed, which it marks with a dangling pointer.
-        if self.attach == NonNull::dangling() {
-            return;
-        }
+impl Drop for Import {
+    fn drop(&mut self) {
         // SAFETY: The buffer's `resv` is valid; an uninterruptible lock cannot fail.
-        unsafe { bindings::dma_resv_lock(self.resv(), core::ptr::null_mut()) };
+        unsafe { bindings::dma_resv_lock(self.raw_resv(), core::ptr::null_mut()) };
         if let Some(mapping) = self.state.mapping.lock().take() {
             // SAFETY: The lock is held and the mapping is live.
             unsafe { unmap(self.attach.as_ptr(), mapping) };
         }
         // SAFETY: Locked above.
-        unsafe { bindings::dma_resv_unlock(self.resv()) };
+        unsafe { bindings::dma_resv_unlock(self.raw_resv()) };
         // SAFETY: By the type invariants the attachment is live; it is never used again.
         unsafe { bindings::dma_buf_detach(self.buf.as_raw(), self.attach.as_ptr()) };
     }
@@ -309,6 +300,18 @@ impl ImportGuard<'_> {
         }
     }
 
+    /// Calls `f` with each DMA segment of the current mapping; returns `false` if there is none.
+    pub(crate) fn for_each_segment(&self, mut f: impl FnMut(Segment)) -> bool {
+        match self.import.state.mapping.lock().as_ref() {
+            Some(m) => {
+                // SAFETY: The table is mapped until unmapped under this lock.
+                unsafe { sg_table::for_each_dma_segment(m.sgt.as_ptr(), &mut f) };
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Unmaps the buffer if it is mapped.
     pub(crate) fn unmap(&self) {
         self.unmap_locked(&mut self.import.state.mapping.lock());
@@ -330,7 +333,7 @@ impl ImportGuard<'_> {
 impl Drop for ImportGuard<'_> {
     fn drop(&mut self) {
         // SAFETY: By the type invariants the lock is held by this guard.
-        unsafe { bindings::dma_resv_unlock(self.import.resv()) };
+        unsafe { bindings::dma_resv_unlock(self.import.raw_resv()) };
     }
 }
 
@@ -341,13 +344,19 @@ impl Drop for ImportGuard<'_> {
 ///
 /// `map` is a live `dma_buf_vmap` mapping of the import's buffer; `addr` is its system-memory
 /// address, valid for the buffer's size.
-pub(crate) struct ImportVmap<'a> {
-    import: &'a Import,
+pub(crate) struct ImportVmap {
+    import: Arc<Import>,
     map: bindings::iosys_map,
     addr: NonNull<u8>,
 }
 
-impl ImportVmap<'_> {
+// SAFETY: The mapping may be used and removed from any thread.
+unsafe impl Send for ImportVmap {}
+
+// SAFETY: `&ImportVmap` only copies in and out through the mapping.
+unsafe impl Sync for ImportVmap {}
+
+impl ImportVmap {
     fn check(&self, offset: usize, len: usize) -> Result {
         match offset.checked_add(len) {
             Some(end) if end <= self.import.buf.size() => Ok(()),
@@ -363,6 +372,37 @@ impl ImportVmap<'_> {
         Ok(())
     }
 
+    /// Copies `len` bytes at `from` in `src` to `to` in this buffer (the same buffer too: the
+    /// ranges may overlap).
+    pub(crate) fn copy_from(&self, to: usize, src: &ImportVmap, from: usize, len: usize) -> Result {
+        self.check(to, len)?;
+        src.check(from, len)?;
+        // SAFETY: Both mappings cover their buffers; the ranges were checked. `copy` allows
+        // overlap.
+        unsafe { core::ptr::copy(src.addr.as_ptr().add(from), self.addr.as_ptr().add(to), len) };
+        Ok(())
+    }
+
+    /// Calls `f` with consecutive chunks of at most `chunk` bytes of `[offset, offset + len)`,
+    /// copied out of the buffer.
+    pub(crate) fn read_chunks(
+        &self,
+        offset: usize,
+        len: usize,
+        buf: &mut [u8],
+        mut f: impl FnMut(&[u8]),
+    ) -> Result {
+        self.check(offset, len)?;
+        let mut pos = 0;
+        while pos < len {
+            let n = core::cmp::min(buf.len(), len - pos);
+            self.read(offset + pos, &mut buf[..n])?;
+            f(&buf[..n]);
+            pos += n;
+        }
+        Ok(())
+    }
+
     /// Copies `data` into the buffer at `offset`.
     pub(crate) fn write(&self, offset: usize, data: &[u8]) -> Result {
         self.check(offset, data.len())?;
@@ -372,7 +412,7 @@ impl ImportVmap<'_> {
     }
 }
 
-impl Drop for ImportVmap<'_> {
+impl Drop for ImportVmap {
     fn drop(&mut self) {
         // SAFETY: By the type invariants `map` is a live mapping of the buffer.
         unsafe { bindings::dma_buf_vunmap_unlocked(self.import.buf.as_raw(), &mut self.map) };

@@ -1,28 +1,258 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! An open `/dev/vdmabuf-importer`: one function per ioctl.
+//! An open `/dev/vdmabuf-importer`: its imports by handle, one function per ioctl.
 
+use crate::{
+    dma_buf::{
+        buffer::DmaBuf,
+        import::Import,
+        misc::{
+            MiscRegistration,
+            SharedData, //
+        },
+        resv::Usage,
+    },
+    engine::{
+        CopyRequest,
+        DEPENDENCY_TIMEOUT, //
+    },
+    uapi, Shared,
+};
 use kernel::{
-    fs::File,
+    bindings,
+    dma::DataDirection,
+    fs::{
+        file::FileDescriptorReservation,
+        File, //
+    },
+    ioctl::_IOC_SIZE,
     miscdevice::{
         MiscDevice,
         MiscDeviceRegistration, //
     },
-    prelude::*, //
+    new_mutex,
+    prelude::*,
+    rbtree::{
+        RBTree,
+        RBTreeNodeReservation, //
+    },
+    sync::{
+        Arc,
+        Mutex, //
+    },
+    uaccess::{
+        UserPtr,
+        UserSlice, //
+    },
 };
 
-/// Per-open state of `/dev/vdmabuf-importer`.
-pub(crate) struct ImporterFile;
+/// Per-open state: the imports made through this file, released when it closes.
+#[pin_data]
+pub(crate) struct ImporterFile {
+    shared: Arc<Shared>,
+    #[pin]
+    imports: Mutex<Imports>,
+}
+
+struct Imports {
+    next: u32,
+    map: RBTree<u32, Arc<Import>>,
+}
+
+impl SharedData for ImporterFile {
+    type Data = Arc<Shared>;
+}
 
 #[vtable]
 impl MiscDevice for ImporterFile {
-    type Ptr = KBox<Self>;
+    type Ptr = Pin<KBox<Self>>;
 
-    fn open(_file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<KBox<Self>> {
-        Ok(KBox::new(ImporterFile, GFP_KERNEL)?)
+    fn open(_file: &File, misc: &MiscDeviceRegistration<Self>) -> Result<Pin<KBox<Self>>> {
+        let shared = MiscRegistration::<Self>::data_of(misc).ok_or(ENODEV)?.clone();
+        KBox::pin_init(
+            pin_init!(ImporterFile {
+                shared,
+                imports <- new_mutex!(Imports {
+                    next: 1,
+                    map: RBTree::new(),
+                }),
+            }),
+            GFP_KERNEL,
+        )
     }
 
-    fn ioctl(_me: &ImporterFile, _file: &File, _cmd: u32, _arg: usize) -> Result<isize> {
-        Err(ENOTTY)
+    fn ioctl(me: Pin<&ImporterFile>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
+        let user = UserSlice::new(UserPtr::from_addr(arg), _IOC_SIZE(cmd));
+        match cmd {
+            uapi::IOCTL_IMPORT => me.import(user),
+            uapi::IOCTL_RELEASE => me.release(user),
+            uapi::IOCTL_MAP => me.map(user),
+            uapi::IOCTL_UNMAP => me.unmap(user),
+            uapi::IOCTL_INFO => me.info(user),
+            uapi::IOCTL_READ => me.read(user),
+            uapi::IOCTL_FILL => me.fill(user),
+            uapi::IOCTL_COPY => me.copy(user),
+            _ => Err(ENOTTY),
+        }?;
+        Ok(0)
     }
+}
+
+impl ImporterFile {
+    fn get(&self, handle: u32) -> Result<Arc<Import>> {
+        self.imports.lock().map.get(&handle).cloned().ok_or(ENOENT)
+    }
+
+    /// IOCTL: import: attach the device to a dma-buf of any exporter.
+    fn import(&self, user: UserSlice) -> Result {
+        let (mut reader, mut writer) = user.reader_writer();
+        let mut args: uapi::Import = reader.read()?;
+        let dynamic = args.validate()?;
+        let import = Import::new(DmaBuf::get(args.fd)?, self.shared.device(), dynamic)?;
+        let node = RBTreeNodeReservation::new(GFP_KERNEL)?;
+        let mut imports = self.imports.lock();
+        args.handle = imports.next;
+        writer.write(&args)?;
+        imports.next = imports.next.checked_add(1).ok_or(ENOSPC)?;
+        imports.map.insert(node.into_node(args.handle, import));
+        Ok(())
+    }
+
+    /// IOCTL: release: drop an import (queued jobs keep what they use until they are done).
+    fn release(&self, user: UserSlice) -> Result {
+        let args: uapi::Handle = user.reader().read()?;
+        if args.pad != 0 {
+            return Err(EINVAL);
+        }
+        let import = self.imports.lock().map.remove(&args.handle).ok_or(ENOENT)?;
+        drop(import);
+        Ok(())
+    }
+
+    /// IOCTL: map: map for the device and keep it mapped.
+    fn map(&self, user: UserSlice) -> Result {
+        let args: uapi::Map = user.reader().read()?;
+        let dir = args.direction()?;
+        self.get(args.handle)?.lock()?.map(dir, |_| {})?;
+        Ok(())
+    }
+
+    /// IOCTL: unmap.
+    fn unmap(&self, user: UserSlice) -> Result {
+        let args: uapi::Handle = user.reader().read()?;
+        if args.pad != 0 {
+            return Err(EINVAL);
+        }
+        self.get(args.handle)?.lock()?.unmap();
+        Ok(())
+    }
+
+    /// IOCTL: info: what the device sees of an import.
+    fn info(&self, user: UserSlice) -> Result {
+        let (mut reader, mut writer) = user.reader_writer();
+        let mut args: uapi::Info = reader.read()?;
+        if args.pad != 0 {
+            return Err(EINVAL);
+        }
+        let import = self.get(args.handle)?;
+        let (mut entries, mut length, mut first) = (0u32, 0u64, None);
+        let mapped = import.lock()?.for_each_segment(|seg| {
+            entries += 1;
+            length += seg.len as u64;
+            first.get_or_insert(seg.addr);
+        });
+        args.flags = if mapped { uapi::INFO_MAPPED } else { 0 }
+            | if import.is_dynamic() { uapi::INFO_DYNAMIC } else { 0 };
+        args.size = import.buffer().size() as u64;
+        args.sg_entries = entries;
+        args.dma_length = length;
+        args.first_dma_address = first.unwrap_or(0);
+        // CAST: A count of events; it never gets near `i64::MAX`.
+        args.invalidations = import.invalidations() as u64;
+        args.exporter = [0; 32];
+        let name = import.buffer().exporter_name().to_bytes();
+        let n = name.len().min(args.exporter.len() - 1);
+        args.exporter[..n].copy_from_slice(&name[..n]);
+        writer.write(&args)
+    }
+
+    /// IOCTL: read: checksum a range through the CPU-access path.
+    fn read(&self, user: UserSlice) -> Result {
+        let (mut reader, mut writer) = user.reader_writer();
+        let mut args: uapi::Read = reader.read()?;
+        if args.pad != 0 {
+            return Err(EINVAL);
+        }
+        let import = self.get(args.handle)?;
+        let (offset, len) = uapi::range(args.offset, args.length, import.buffer().size())?;
+        let mut hash = uapi::Fnv1a::new();
+        let mut chunk = KVec::from_elem(0u8, 4096, GFP_KERNEL)?;
+        cpu_access(&import, DataDirection::FromDevice, |vmap| {
+            vmap.read_chunks(offset, len, &mut chunk, |bytes| hash.update(bytes))
+        })?;
+        args.checksum = hash.value();
+        writer.write(&args)
+    }
+
+    /// IOCTL: fill: write a pattern into a range through the CPU-access path.
+    fn fill(&self, user: UserSlice) -> Result {
+        let args: uapi::Fill = user.reader().read()?;
+        let import = self.get(args.handle)?;
+        let (offset, len) = uapi::range(args.offset, args.length, import.buffer().size())?;
+        let mut chunk = KVec::from_elem(0u8, 4096, GFP_KERNEL)?;
+        cpu_access(&import, DataDirection::ToDevice, |vmap| {
+            let mut pos = 0;
+            while pos < len {
+                let n = core::cmp::min(chunk.len(), len - pos);
+                for (i, b) in chunk[..n].iter_mut().enumerate() {
+                    *b = uapi::pattern_byte(args.seed, (offset + pos + i) as u64);
+                }
+                vmap.write(offset + pos, &chunk[..n])?;
+                pos += n;
+            }
+            Ok(())
+        })
+    }
+
+    /// IOCTL: copy: queue a virtual DMA job and return its fence as a sync_file.
+    fn copy(&self, user: UserSlice) -> Result {
+        let (mut reader, mut writer) = user.reader_writer();
+        let mut args: uapi::Copy = reader.read()?;
+        if args.flags != 0 || args.length == 0 {
+            return Err(EINVAL);
+        }
+        let (src, dst) = (self.get(args.src)?, self.get(args.dst)?);
+        let (src_offset, length) = uapi::range(args.src_offset, args.length, src.buffer().size())?;
+        let (dst_offset, _) = uapi::range(args.dst_offset, args.length, dst.buffer().size())?;
+        let fd = FileDescriptorReservation::get_unused_fd_flags(bindings::O_CLOEXEC)?;
+        // CAST: File descriptors fit in an `i32`.
+        args.out_fence = fd.reserved_fd() as i32;
+        let req = CopyRequest {
+            src,
+            dst,
+            src_offset,
+            dst_offset,
+            length,
+        };
+        let file = self.shared.engine().submit(req, || writer.write(&args))?;
+        fd.fd_install(file);
+        Ok(())
+    }
+}
+
+/// Runs `f` on a kernel mapping of the buffer, inside `begin/end_cpu_access` for `dir`, after
+/// waiting for the fences the access must follow (writers for a read, everybody for a write).
+fn cpu_access(
+    import: &Arc<Import>,
+    dir: DataDirection,
+    f: impl FnOnce(&crate::dma_buf::import::ImportVmap) -> Result,
+) -> Result {
+    let write = dir != DataDirection::FromDevice;
+    if !import.resv().wait_timeout(Usage::to_wait_for(write), true, DEPENDENCY_TIMEOUT)? {
+        return Err(ETIMEDOUT);
+    }
+    import.begin_cpu_access(dir)?;
+    let res = Import::vmap(import).and_then(|vmap| f(&vmap));
+    let end = import.end_cpu_access(dir);
+    res.and(end)
 }

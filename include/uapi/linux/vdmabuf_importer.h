@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
 /*
  * vdmabuf_importer: a sample dma-buf importer. It imports any dma-buf, maps it for its own
- * DMA-capable device and reads, writes and copies it with fences, so an exporter can be tested
- * against a real kernel importer from userspace.
+ * DMA-capable device, reads and writes it through the CPU-access path of the dma-buf API, and
+ * copies between buffers as a virtual DMA job with fences, so an exporter can be tested against
+ * a real kernel importer from userspace.
  *
- * All structs have explicit padding; every padding field and every flag bit not defined here
- * must be zero, or the ioctl fails with EINVAL.
+ * Handles are per open file of /dev/vdmabuf-importer. All structs have explicit padding; every
+ * padding field and every flag bit not defined here must be zero, or the ioctl fails with
+ * EINVAL. Unknown handles fail with ENOENT, bad argument pointers with EFAULT, unknown ioctls
+ * with ENOTTY.
  */
 #ifndef _UAPI_LINUX_VDMABUF_IMPORTER_H
 #define _UAPI_LINUX_VDMABUF_IMPORTER_H
@@ -16,8 +19,8 @@
 #define VDMABUF_IMPORTER_IOCTL_BASE 0xB9
 
 /**
- * VDMABUF_IMPORT_DYNAMIC: attach as a dynamic importer (with an invalidate_mappings callback)
- * instead of a static one.
+ * VDMABUF_IMPORT_DYNAMIC: attach as a dynamic importer: when the exporter moves the buffer, the
+ * importer drops its mapping (invalidate_mappings) and maps again on next use.
  */
 #define VDMABUF_IMPORT_DYNAMIC (1u << 0)
 /** VDMABUF_IMPORT_FLAGS: all valid flags of &struct vdmabuf_importer_import. */
@@ -25,9 +28,10 @@
 
 /**
  * struct vdmabuf_importer_import - argument of %VDMABUF_IMPORTER_IOCTL_IMPORT.
- * @fd: in: a dma-buf file descriptor from any exporter.
+ * @fd: in: a dma-buf file descriptor from any exporter (EBADF if not open, EINVAL if not a
+ *      dma-buf). The import keeps the buffer alive after the descriptor is closed.
  * @flags: in: a combination of %VDMABUF_IMPORT_FLAGS.
- * @handle: out: the import's handle, valid for this open file of /dev/vdmabuf-importer.
+ * @handle: out: the import's handle.
  * @pad: in: must be zero.
  */
 struct vdmabuf_importer_import {
@@ -37,8 +41,150 @@ struct vdmabuf_importer_import {
 	__u32 pad;
 };
 
+/**
+ * struct vdmabuf_importer_handle - argument of %VDMABUF_IMPORTER_IOCTL_RELEASE and
+ * %VDMABUF_IMPORTER_IOCTL_UNMAP.
+ * @handle: in: an import's handle.
+ * @pad: in: must be zero.
+ */
+struct vdmabuf_importer_handle {
+	__u32 handle;
+	__u32 pad;
+};
+
+/* DMA directions of %VDMABUF_IMPORTER_IOCTL_MAP, the values of enum dma_data_direction. */
+#define VDMABUF_IMPORTER_BIDIRECTIONAL 0
+#define VDMABUF_IMPORTER_TO_DEVICE 1
+#define VDMABUF_IMPORTER_FROM_DEVICE 2
+
+/**
+ * struct vdmabuf_importer_map - argument of %VDMABUF_IMPORTER_IOCTL_MAP.
+ * @handle: in: an import's handle.
+ * @direction: in: one of the VDMABUF_IMPORTER_* directions.
+ *
+ * Maps the buffer for the importer's device (dma_buf_map_attachment) and keeps it mapped until
+ * %VDMABUF_IMPORTER_IOCTL_UNMAP, release, or (dynamic imports) the exporter's invalidation.
+ * Mapping an already mapped import in the same direction does nothing.
+ */
+struct vdmabuf_importer_map {
+	__u32 handle;
+	__u32 direction;
+};
+
+/** VDMABUF_INFO_MAPPED: the import is mapped for DMA right now. */
+#define VDMABUF_INFO_MAPPED (1u << 0)
+/** VDMABUF_INFO_DYNAMIC: the import is dynamic. */
+#define VDMABUF_INFO_DYNAMIC (1u << 1)
+
+/**
+ * struct vdmabuf_importer_info - argument of %VDMABUF_IMPORTER_IOCTL_INFO.
+ * @handle: in: an import's handle.
+ * @flags: out: VDMABUF_INFO_* bits.
+ * @size: out: the buffer's size in bytes.
+ * @sg_entries: out: entries of the mapping's DMA scatter list (0 when unmapped).
+ * @pad: must be zero.
+ * @dma_length: out: total length of those entries; equals @size when mapped.
+ * @first_dma_address: out: the DMA address of the first entry, as the device sees it.
+ * @invalidations: out: how often the exporter invalidated this import's mapping.
+ * @exporter: out: the exporter's name (exp_name), NUL-terminated.
+ */
+struct vdmabuf_importer_info {
+	__u32 handle;
+	__u32 flags;
+	__u64 size;
+	__u32 sg_entries;
+	__u32 pad;
+	__u64 dma_length;
+	__u64 first_dma_address;
+	__u64 invalidations;
+	char exporter[32];
+};
+
+/**
+ * struct vdmabuf_importer_read - argument of %VDMABUF_IMPORTER_IOCTL_READ.
+ * @handle: in: an import's handle.
+ * @pad: in: must be zero.
+ * @offset: in: first byte to read.
+ * @length: in: bytes to read; @offset + @length must be within the buffer (EINVAL).
+ * @checksum: out: the 64-bit FNV-1a hash of the bytes read.
+ *
+ * Reads through the CPU-access path: waits (interruptibly) for the buffer's writers, then
+ * dma_buf_begin_cpu_access(), a kernel mapping (vmap) and dma_buf_end_cpu_access().
+ */
+struct vdmabuf_importer_read {
+	__u32 handle;
+	__u32 pad;
+	__u64 offset;
+	__u64 length;
+	__u64 checksum;
+};
+
+/**
+ * struct vdmabuf_importer_fill - argument of %VDMABUF_IMPORTER_IOCTL_FILL.
+ * @handle: in: an import's handle.
+ * @seed: in: the pattern: byte i of the buffer becomes (u8)((i * 2654435761) >> 13) ^ seed.
+ * @offset: in: first byte to write.
+ * @length: in: bytes to write; @offset + @length must be within the buffer (EINVAL).
+ *
+ * Writes through the CPU-access path, after waiting for the buffer's readers and writers.
+ */
+struct vdmabuf_importer_fill {
+	__u32 handle;
+	__u32 seed;
+	__u64 offset;
+	__u64 length;
+};
+
+/**
+ * struct vdmabuf_importer_copy - argument of %VDMABUF_IMPORTER_IOCTL_COPY.
+ * @src: in: the source import's handle.
+ * @dst: in: the destination import's handle (may be @src).
+ * @src_offset: in: first byte to copy from.
+ * @dst_offset: in: first byte to copy to.
+ * @length: in: bytes to copy, nonzero; both ranges must be within their buffers (EINVAL).
+ * @flags: in: must be zero.
+ * @out_fence: out: a sync_file descriptor (O_CLOEXEC) of the job's fence.
+ *
+ * Queues a virtual DMA job and returns at once. The job waits for the fences that implicit sync
+ * orders it after (the source's writers, the destination's readers and writers), copies, and
+ * signals its own fence, which is in the source's reservation object as a READ fence and in the
+ * destination's as a WRITE fence from the moment the ioctl returns. If a dependency fails, the
+ * job does not copy and its fence carries that error; if a dependency takes longer than 10 s,
+ * the job gives up with -ETIMEDOUT. Jobs run one at a time, in order.
+ */
+struct vdmabuf_importer_copy {
+	__u32 src;
+	__u32 dst;
+	__u64 src_offset;
+	__u64 dst_offset;
+	__u64 length;
+	__u32 flags;
+	__s32 out_fence;
+};
+
 /* Import a dma-buf. Numbers 0x40 and up, so they never collide with /dev/vdmabuf's. */
 #define VDMABUF_IMPORTER_IOCTL_IMPORT \
 	_IOWR(VDMABUF_IMPORTER_IOCTL_BASE, 0x40, struct vdmabuf_importer_import)
+/* Release an import: unmap and detach. */
+#define VDMABUF_IMPORTER_IOCTL_RELEASE \
+	_IOW(VDMABUF_IMPORTER_IOCTL_BASE, 0x41, struct vdmabuf_importer_handle)
+/* Map an import for the importer's device. */
+#define VDMABUF_IMPORTER_IOCTL_MAP \
+	_IOW(VDMABUF_IMPORTER_IOCTL_BASE, 0x42, struct vdmabuf_importer_map)
+/* Unmap an import. */
+#define VDMABUF_IMPORTER_IOCTL_UNMAP \
+	_IOW(VDMABUF_IMPORTER_IOCTL_BASE, 0x43, struct vdmabuf_importer_handle)
+/* Report what the importer sees of an import. */
+#define VDMABUF_IMPORTER_IOCTL_INFO \
+	_IOWR(VDMABUF_IMPORTER_IOCTL_BASE, 0x44, struct vdmabuf_importer_info)
+/* Checksum a range of an import. */
+#define VDMABUF_IMPORTER_IOCTL_READ \
+	_IOWR(VDMABUF_IMPORTER_IOCTL_BASE, 0x45, struct vdmabuf_importer_read)
+/* Fill a range of an import with a pattern. */
+#define VDMABUF_IMPORTER_IOCTL_FILL \
+	_IOW(VDMABUF_IMPORTER_IOCTL_BASE, 0x46, struct vdmabuf_importer_fill)
+/* Copy between imports as a virtual DMA job with fences. */
+#define VDMABUF_IMPORTER_IOCTL_COPY \
+	_IOWR(VDMABUF_IMPORTER_IOCTL_BASE, 0x47, struct vdmabuf_importer_copy)
 
 #endif /* _UAPI_LINUX_VDMABUF_IMPORTER_H */
