@@ -28,9 +28,7 @@ cp /src/tests/vm/init "$stage/init"
 cp -r /src/tests/vm/lib.sh /src/tests/vm/plans "$stage/vm/"
 cp /src/drivers/vdmabuf/vdmabuf.ko /src/samples/vdmabuf_importer/vdmabuf_importer.ko \
 	"$kdir/drivers/dma-buf/dmabuf_kunit.ko" "$stage/lib/modules/"
-cp /src/build/selftests/vdmabuf_test /src/build/selftests/vdmabuf_fence_test \
-	/src/build/selftests/vdmabuf_importer_test \
-	/src/build/selftests/vdmabuf_demo \
+cp /src/build/selftests/* \
 	"$kdir/selftests/sync/sync_test" "$kdir/selftests/drivers/dma-buf/udmabuf" \
 	"$kdir/selftests/dmabuf-heaps/dmabuf-heap" "$stage/tests/"
 chmod +x "$stage/init"
