@@ -40,4 +40,7 @@ demo:
 check:
 	sh scripts/check.sh
 
-.PHONY: modules kdir-check clean demo check
+bench:
+	sh scripts/bench.sh
+
+.PHONY: modules kdir-check clean demo check bench

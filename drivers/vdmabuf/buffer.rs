@@ -20,6 +20,10 @@ use crate::{
             SgTable, //
         },
     },
+    registry::{
+        Registry,
+        Tracked, //
+    },
     stats::{
         BufferAccount,
         Live,
@@ -42,11 +46,22 @@ use kernel::{
 static OPS: ExporterOps<VdmaBuffer> = ExporterOps::new();
 
 /// The exporter state of one buffer.
-#[pin_data]
+#[pin_data(PinnedDrop)]
 pub(crate) struct VdmaBuffer {
     #[pin]
     state: Mutex<State>,
     _account: BufferAccount,
+    /// The debugfs listing of live buffers and this buffer's entry in it.
+    tracked: Option<(Arc<Registry>, Arc<Tracked>)>,
+}
+
+#[pinned_drop]
+impl PinnedDrop for VdmaBuffer {
+    fn drop(self: Pin<&mut Self>) {
+        if let Some((registry, tracked)) = &self.tracked {
+            registry.remove(tracked);
+        }
+    }
 }
 
 /// What a buffer's lock protects.
@@ -61,9 +76,17 @@ struct State {
 }
 
 impl VdmaBuffer {
-    /// Returns the initialiser of a buffer over `pages`, counted by `account`.
-    pub(crate) fn new(pages: Pages, account: BufferAccount) -> Result<impl PinInit<Self, Error>> {
+    /// Returns the initialiser of a buffer over `pages`, counted by `account` and, if given,
+    /// listed in a registry.
+    pub(crate) fn new(
+        pages: Pages,
+        account: BufferAccount,
+        tracked: Option<(Arc<Registry>, Arc<Tracked>)>,
+    ) -> Result<impl PinInit<Self, Error>> {
         let pages = Arc::new(pages, GFP_KERNEL)?;
+        if let Some((_, t)) = &tracked {
+            t.set_backing(pages.blocks()[0].pfn(), pages.blocks().len());
+        }
         Ok(try_pin_init!(Self {
             state <- new_mutex!(State {
                 pages,
@@ -71,6 +94,7 @@ impl VdmaBuffer {
                 vmap: None,
             }),
             _account: account,
+            tracked,
         }? Error))
     }
 }
@@ -89,6 +113,9 @@ pub(crate) fn migrate(buf: &Exported<VdmaBuffer>) -> Result {
             return Err(EBUSY);
         }
         new.copy_from(&state.pages)?;
+        if let Some((_, t)) = &locked.data().tracked {
+            t.set_backing(new.blocks()[0].pfn(), new.blocks().len());
+        }
         let old = core::mem::replace(&mut state.pages, new);
         // Under the state lock, so no fault can map an old page after this.
         buf.zap_user_mappings();
@@ -145,7 +172,12 @@ impl Exporter for VdmaBuffer {
         Ok(table)
     }
 
-    fn unmap(_buf: &Locked<'_, Self>, _attach: &Attachment, _data: &AttachData, table: MappedSgTable) {
+    fn unmap(
+        _buf: &Locked<'_, Self>,
+        _attach: &Attachment,
+        _data: &AttachData,
+        table: MappedSgTable,
+    ) {
         STATS.maps.add(-1, Relaxed);
         drop(table);
     }
@@ -206,7 +238,7 @@ mod tests {
     fn export(size: usize) -> Result<ARef<Exported<VdmaBuffer>>> {
         let account = BufferAccount::new(size, usize::MAX, usize::MAX)?;
         Exported::export(
-            VdmaBuffer::new(Pages::alloc(size)?, account)?,
+            VdmaBuffer::new(Pages::alloc(size)?, account, None)?,
             ExportOptions {
                 size,
                 writable: true,
@@ -245,7 +277,9 @@ mod tests {
         assert!(fresh);
         let max = sg_table::max_segment(dev.device());
         assert_eq!(segs.iter().map(|s| s.len).sum::<usize>(), size);
-        assert!(segs.iter().all(|s| s.addr % PAGE_SIZE as u64 == 0 && s.len % PAGE_SIZE == 0));
+        assert!(segs
+            .iter()
+            .all(|s| s.addr % PAGE_SIZE as u64 == 0 && s.len % PAGE_SIZE == 0));
         assert!(segs.iter().all(|s| s.len <= max));
         // A static importer's mapping pins the buffer: no migration under it.
         assert_eq!(migrate(&buf), Err(EBUSY));

@@ -19,8 +19,7 @@ use crate::dma_buf::{
 use kernel::{
     bindings,
     fs::file::FileDescriptorReservation,
-    impl_has_hr_timer,
-    new_mutex,
+    impl_has_hr_timer, new_mutex,
     prelude::*,
     rbtree::{
         RBTree,
@@ -53,6 +52,20 @@ pub(crate) struct TimedFence {
     #[pin]
     timer: HrTimer<TimedFence>,
     fence: DriverFence,
+}
+
+impl TimedFence {
+    /// Creates an unsignalled fence on a context of its own, its timer not yet started.
+    pub(crate) fn new(timeline: &'static CStr) -> Result<Arc<Self>> {
+        let ctx = FenceContext::new(c"vdmabuf", timeline);
+        Arc::pin_init(
+            pin_init!(TimedFence {
+                timer <- HrTimer::new(),
+                fence: ctx.new_fence()?,
+            }? Error),
+            GFP_KERNEL,
+        )
+    }
 }
 
 impl HrTimerCallback for TimedFence {
@@ -121,14 +134,7 @@ impl FenceTable {
     ) -> Result {
         let buf = DmaBuf::get(req.fd)?;
         // Everything that can fail or allocate happens before the fence is visible.
-        let ctx = FenceContext::new(c"vdmabuf", c"vdmabuf-user");
-        let timed = Arc::pin_init(
-            pin_init!(TimedFence {
-                timer <- HrTimer::new(),
-                fence: ctx.new_fence()?,
-            }? Error),
-            GFP_KERNEL,
-        )?;
+        let timed = TimedFence::new(c"vdmabuf-user")?;
         let node = RBTreeNodeReservation::new(GFP_KERNEL)?;
         let sync = if req.sync_file {
             let fd = FileDescriptorReservation::get_unused_fd_flags(bindings::O_CLOEXEC)?;
@@ -172,7 +178,10 @@ impl FenceTable {
     /// Adds the fence to the buffer's reservation object unless it conflicts (`EBUSY`).
     fn publish(buf: &DmaBuf, timed: &TimedFence, usage: Usage) -> Result {
         let resv = buf.resv().lock()?;
-        if !resv.resv().test_signaled(Usage::to_wait_for(usage <= Usage::Write)) {
+        if !resv
+            .resv()
+            .test_signaled(Usage::to_wait_for(usage <= Usage::Write))
+        {
             return Err(EBUSY);
         }
         resv.add_fence(timed.fence.fence(), usage)
@@ -222,16 +231,13 @@ pub(crate) fn timeout(ms: u32) -> Delta {
 mod tests {
     use super::*;
 
+    fn timed_fence() -> Result<Arc<TimedFence>> {
+        TimedFence::new(c"vdmabuf-kunit")
+    }
+
     #[test]
     fn fences_time_out_with_etimedout() -> Result {
-        let ctx = FenceContext::new(c"vdmabuf", c"vdmabuf-kunit");
-        let timed = Arc::pin_init(
-            pin_init!(TimedFence {
-                timer <- HrTimer::new(),
-                fence: ctx.new_fence()?,
-            }? Error),
-            GFP_KERNEL,
-        )?;
+        let timed = timed_fence()?;
         let consumer = timed.fence.fence().clone();
         let _timer = timed.clone().start(Delta::from_millis(20));
         assert!(consumer.wait_timeout(false, Delta::from_millis(5000))?);
@@ -243,17 +249,13 @@ mod tests {
 
     #[test]
     fn cancelled_timers_leave_the_fence_to_its_producer() -> Result {
-        let ctx = FenceContext::new(c"vdmabuf", c"vdmabuf-kunit");
-        let timed = Arc::pin_init(
-            pin_init!(TimedFence {
-                timer <- HrTimer::new(),
-                fence: ctx.new_fence()?,
-            }? Error),
-            GFP_KERNEL,
-        )?;
+        let timed = timed_fence()?;
         let timer = timed.clone().start(Delta::from_millis(20));
         drop(timer);
-        assert!(!timed.fence.fence().wait_timeout(false, Delta::from_millis(100))?);
+        assert!(!timed
+            .fence
+            .fence()
+            .wait_timeout(false, Delta::from_millis(100))?);
         assert!(timed.fence.signal(Ok(())));
         assert_eq!(timed.fence.fence().status(), Ok(true));
         Ok(())

@@ -13,7 +13,10 @@ use crate::{
             ExportOptions,
             Exported, //
         },
-        misc::SharedData,
+        misc::{
+            MiscRegistration,
+            SharedData, //
+        },
         pages::Pages,
         resv::Usage,
     },
@@ -21,6 +24,10 @@ use crate::{
         self,
         AttachRequest,
         FenceTable, //
+    },
+    registry::{
+        Registry,
+        Tracked, //
     },
     stats::BufferAccount,
     uapi, Limits,
@@ -37,7 +44,7 @@ use kernel::{
         MiscDeviceRegistration, //
     },
     prelude::*,
-    sync::aref::ARef,
+    sync::{aref::ARef, atomic::Relaxed, Arc},
     uaccess::{
         UserPtr,
         UserSlice, //
@@ -48,6 +55,7 @@ use kernel::{
 /// Buffers belong to their dma-buf files, not to this file, so closing it does not affect them.
 #[pin_data]
 pub(crate) struct VdmabufFile {
+    registry: Arc<Registry>,
     #[pin]
     fences: FenceTable,
 }
@@ -56,9 +64,13 @@ pub(crate) struct VdmabufFile {
 impl MiscDevice for VdmabufFile {
     type Ptr = Pin<KBox<Self>>;
 
-    fn open(_file: &File, _misc: &MiscDeviceRegistration<Self>) -> Result<Pin<KBox<Self>>> {
+    fn open(_file: &File, misc: &MiscDeviceRegistration<Self>) -> Result<Pin<KBox<Self>>> {
+        let registry = MiscRegistration::<Self>::data_of(misc)
+            .ok_or(ENODEV)?
+            .clone();
         KBox::pin_init(
             pin_init!(VdmabufFile {
+                registry,
                 fences <- FenceTable::new(),
             }),
             GFP_KERNEL,
@@ -68,7 +80,7 @@ impl MiscDevice for VdmabufFile {
     fn ioctl(me: Pin<&VdmabufFile>, _file: &File, cmd: u32, arg: usize) -> Result<isize> {
         let user = UserSlice::new(UserPtr::from_addr(arg), _IOC_SIZE(cmd));
         match cmd {
-            uapi::IOCTL_CREATE => create(user),
+            uapi::IOCTL_CREATE => create(user, &me.registry),
             uapi::IOCTL_MIGRATE => migrate(user),
             uapi::IOCTL_FENCE_ATTACH => me.fence_attach(user),
             uapi::IOCTL_FENCE_SIGNAL => me.fence_signal(user),
@@ -78,7 +90,7 @@ impl MiscDevice for VdmabufFile {
 }
 
 impl SharedData for VdmabufFile {
-    type Data = ();
+    type Data = Arc<Registry>;
 }
 
 impl VdmabufFile {
@@ -109,7 +121,7 @@ impl VdmabufFile {
 }
 
 /// IOCTL: create: allocate a zeroed buffer and return it as a new dma-buf file descriptor.
-fn create(user: UserSlice) -> Result<isize> {
+fn create(user: UserSlice, registry: &Arc<Registry>) -> Result<isize> {
     let (mut reader, mut writer) = user.reader_writer();
     let mut args: uapi::Create = reader.read()?;
     let limits = Limits::get();
@@ -117,13 +129,17 @@ fn create(user: UserSlice) -> Result<isize> {
     let account = BufferAccount::new(req.size, limits.max_buffers, limits.max_total)?;
 
     let pages = Pages::alloc(req.size)?;
+    let tracked = Tracked::new(req.size)?;
     let buf = Exported::export(
-        VdmaBuffer::new(pages, account)?,
+        VdmaBuffer::new(pages, account, Some((registry.clone(), tracked.clone())))?,
         ExportOptions {
             size: req.size,
             writable: req.rdwr,
         },
     )?;
+    // CAST: Inode numbers fit in an `i64`.
+    tracked.ino.store(buf.inode_number() as i64, Relaxed);
+    registry.add(tracked)?;
 
     // Reserve the descriptor and report it before installing it, so a faulting copy leaves no
     // descriptor behind that userspace does not know about.

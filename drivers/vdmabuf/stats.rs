@@ -3,15 +3,19 @@
 //! Live counts of the exporter, shown in debugfs (`/sys/kernel/debug/vdmabuf/`), and the limits
 //! on live buffers.
 
+use crate::registry::Registry;
 use kernel::{
     debugfs::{
         Dir,
         Scope, //
     },
     prelude::*,
-    sync::atomic::{
-        Atomic,
-        Relaxed, //
+    sync::{
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        Arc,
     },
 };
 
@@ -38,19 +42,21 @@ pub(crate) static STATS: Stats = Stats {
     migrations: Atomic::new(0),
 };
 
-/// The debugfs directory `/sys/kernel/debug/vdmabuf/`, with one file per counter under
-/// `counts/`; removed on drop.
+/// The debugfs directory `/sys/kernel/debug/vdmabuf/`: one file per counter under `counts/`,
+/// and `buffers/list`, the live buffers with where their memory is. Removed on drop.
 #[pin_data]
 pub(crate) struct Debugfs {
     // Drop order: the files before their directory.
     #[pin]
     _counts: Scope<&'static Stats>,
+    #[pin]
+    _buffers: Scope<Arc<Registry>>,
     _dir: Dir,
 }
 
 impl Debugfs {
     /// Creates the directory and its files.
-    pub(crate) fn new() -> impl PinInit<Self> {
+    pub(crate) fn new(registry: Arc<Registry>) -> impl PinInit<Self> {
         let dir = Dir::new(c"vdmabuf");
         pin_init!(Self {
             _counts <- dir.scope(&STATS, c"counts", |stats, d| {
@@ -59,6 +65,9 @@ impl Debugfs {
                 d.read_only_file(c"attachments", &stats.attachments);
                 d.read_only_file(c"maps", &stats.maps);
                 d.read_only_file(c"migrations", &stats.migrations);
+            }),
+            _buffers <- dir.scope(registry, c"buffers", |registry, d| {
+                d.read_callback_file(c"list", registry, &|r: &Arc<Registry>, f| r.show(f));
             }),
             _dir: dir,
         })

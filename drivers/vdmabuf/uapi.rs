@@ -2,17 +2,14 @@
 
 //! The uAPI of `/dev/vdmabuf`, mirroring `include/uapi/linux/vdmabuf.h`, and its validation.
 
+use crate::dma_buf::uapi::uapi_struct;
 use kernel::{
     ioctl::{
         _IOW,
         _IOWR, //
     },
     page::PAGE_SIZE,
-    prelude::*,
-    transmute::{
-        AsBytes,
-        FromBytes, //
-    },
+    prelude::*, //
 };
 
 const IOCTL_BASE: u32 = 0xB9;
@@ -23,81 +20,55 @@ pub(crate) const CREATE_CLOEXEC: u32 = 1 << 0;
 pub(crate) const CREATE_RDWR: u32 = 1 << 1;
 const CREATE_FLAGS: u32 = CREATE_CLOEXEC | CREATE_RDWR;
 
-/// `struct vdmabuf_create`.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-pub(crate) struct Create {
-    /// Buffer size in bytes.
-    pub(crate) size: u64,
-    /// `VDMABUF_CREATE_*` flags.
-    pub(crate) flags: u32,
-    /// The returned dma-buf file descriptor.
-    pub(crate) fd: i32,
-    /// Must be zero.
-    pub(crate) pad: u64,
+uapi_struct! {
+    /// `struct vdmabuf_create`.
+    Create {
+        /// Buffer size in bytes.
+        size: u64,
+        /// `VDMABUF_CREATE_*` flags.
+        flags: u32,
+        /// The returned dma-buf file descriptor.
+        fd: i32,
+        /// Must be zero.
+        pad: u64,
+    }
+    /// `struct vdmabuf_migrate`.
+    Migrate {
+        /// The dma-buf file descriptor.
+        fd: i32,
+        /// Must be zero.
+        flags: u32,
+    }
+    /// `struct vdmabuf_fence_attach`.
+    FenceAttach {
+        /// The dma-buf file descriptor.
+        fd: i32,
+        /// `VDMABUF_FENCE_*` flags.
+        flags: u32,
+        /// A `VDMABUF_USAGE_*` value.
+        usage: u32,
+        /// The returned handle.
+        handle: u32,
+        /// The returned sync_file descriptor, or -1.
+        sync_file: i32,
+        /// Must be zero.
+        pad: u32,
+    }
+    /// `struct vdmabuf_fence_signal`.
+    FenceSignal {
+        /// The fence's handle.
+        handle: u32,
+        /// 0 or a negative errno.
+        error: i32,
+        /// Must be zero.
+        flags: u32,
+        /// Must be zero.
+        pad: u32,
+    }
 }
-
-// SAFETY: `Create` is `repr(C)` with only integer fields and no implicit padding, so every bit
-// pattern is valid.
-unsafe impl FromBytes for Create {}
-// SAFETY: `Create` is `repr(C)` with only integer fields and no implicit padding.
-unsafe impl AsBytes for Create {}
-
-/// `struct vdmabuf_migrate`.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-pub(crate) struct Migrate {
-    /// The dma-buf file descriptor.
-    pub(crate) fd: i32,
-    /// Must be zero.
-    pub(crate) flags: u32,
-}
-
-// SAFETY: `Migrate` is `repr(C)` with only integer fields and no implicit padding.
-unsafe impl FromBytes for Migrate {}
 
 /// `VDMABUF_FENCE_SYNC_FILE`: also return a sync_file descriptor.
 pub(crate) const FENCE_SYNC_FILE: u32 = 1 << 0;
-
-/// `struct vdmabuf_fence_attach`.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-pub(crate) struct FenceAttach {
-    /// The dma-buf file descriptor.
-    pub(crate) fd: i32,
-    /// `VDMABUF_FENCE_*` flags.
-    pub(crate) flags: u32,
-    /// A `VDMABUF_USAGE_*` value.
-    pub(crate) usage: u32,
-    /// The returned handle.
-    pub(crate) handle: u32,
-    /// The returned sync_file descriptor, or -1.
-    pub(crate) sync_file: i32,
-    /// Must be zero.
-    pub(crate) pad: u32,
-}
-
-// SAFETY: `FenceAttach` is `repr(C)` with only integer fields and no implicit padding.
-unsafe impl FromBytes for FenceAttach {}
-// SAFETY: `FenceAttach` is `repr(C)` with only integer fields and no implicit padding.
-unsafe impl AsBytes for FenceAttach {}
-
-/// `struct vdmabuf_fence_signal`.
-#[repr(C)]
-#[derive(Clone, Copy, Default)]
-pub(crate) struct FenceSignal {
-    /// The fence's handle.
-    pub(crate) handle: u32,
-    /// 0 or a negative errno.
-    pub(crate) error: i32,
-    /// Must be zero.
-    pub(crate) flags: u32,
-    /// Must be zero.
-    pub(crate) pad: u32,
-}
-
-// SAFETY: `FenceSignal` is `repr(C)` with only integer fields and no implicit padding.
-unsafe impl FromBytes for FenceSignal {}
 
 impl FenceSignal {
     /// Checks flags, padding and the error; returns the result to signal with.
@@ -219,7 +190,13 @@ mod tests {
         assert!(sig(0, 0, 0).validate()?.is_ok());
         assert_eq!(sig(-5, 0, 0).validate()?, Err(EIO));
         assert!(sig(-4095, 0, 0).validate()?.is_err());
-        for bad in [sig(1, 0, 0), sig(-4096, 0, 0), sig(i32::MIN, 0, 0), sig(0, 1, 0), sig(0, 0, 1)] {
+        for bad in [
+            sig(1, 0, 0),
+            sig(-4096, 0, 0),
+            sig(i32::MIN, 0, 0),
+            sig(0, 1, 0),
+            sig(0, 0, 1),
+        ] {
             assert_eq!(bad.validate(), Err(EINVAL));
         }
         Ok(())

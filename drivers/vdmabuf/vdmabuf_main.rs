@@ -11,6 +11,7 @@ mod buffer;
 mod dma_buf;
 mod fences;
 mod file;
+mod registry;
 mod stats;
 mod uapi;
 
@@ -61,28 +62,28 @@ impl Limits {
     }
 }
 
-/// The module: the `/dev/vdmabuf` control device and the debugfs counters.
-#[pin_data(PinnedDrop)]
+/// The module: the `/dev/vdmabuf` control device and the debugfs directory.
 struct VdmabufModule {
     _misc: dma_buf::misc::MiscRegistration<file::VdmabufFile>,
-    #[pin]
-    _debugfs: stats::Debugfs,
+    _debugfs: Pin<KBox<stats::Debugfs>>,
 }
 
-#[pinned_drop]
-impl PinnedDrop for VdmabufModule {
-    fn drop(self: Pin<&mut Self>) {
+impl Drop for VdmabufModule {
+    fn drop(&mut self) {
         // Every fence has signalled: each file signalled its fences when it closed, and no file
         // is open. Wait until no RCU reader can still be in our fence operations.
         dma_buf::fence::synchronize_rcu();
     }
 }
 
-impl kernel::InPlaceModule for VdmabufModule {
-    fn init(module: &'static ThisModule) -> impl PinInit<Self, Error> {
-        try_pin_init!(Self {
-            _misc: dma_buf::misc::MiscRegistration::register(c"vdmabuf", module, ())?,
-            _debugfs <- stats::Debugfs::new(),
+impl kernel::Module for VdmabufModule {
+    fn init(module: &'static ThisModule) -> Result<Self> {
+        let registry = registry::Registry::new()?;
+        let debugfs = KBox::pin_init(stats::Debugfs::new(registry.clone()), GFP_KERNEL)?;
+        let misc = dma_buf::misc::MiscRegistration::register(c"vdmabuf", module, registry)?;
+        Ok(Self {
+            _misc: misc,
+            _debugfs: debugfs,
         })
     }
 }
@@ -98,7 +99,7 @@ mod tests {
         let misc = dma_buf::misc::MiscRegistration::<file::VdmabufFile>::register(
             c"vdmabuf-kunit",
             &THIS_MODULE,
-            (),
+            registry::Registry::new()?,
         )?;
         assert_eq!(misc.fops().owner, THIS_MODULE.as_ptr());
         assert!(misc.fops().open.is_some());

@@ -118,6 +118,13 @@ impl DmaBuf {
         unsafe { File::from_raw_file((*self.as_raw()).file) }
     }
 
+    /// Returns the inode number of the dma-buf's file, as `fstat()` and `bufinfo` show it.
+    pub(crate) fn inode_number(&self) -> u64 {
+        // SAFETY: The dma-buf's file and its inode live as long as the dma-buf; `i_ino` is set
+        // when the inode is created and never changes.
+        unsafe { (*(*(*self.as_raw()).file).f_inode).i_ino }
+    }
+
     /// Returns the buffer's reservation object.
     pub(crate) fn resv(&self) -> &Resv {
         // SAFETY: `resv` is set at export and lives as long as the dma-buf.
@@ -161,7 +168,11 @@ impl<T: Exporter> ExporterOps<T> {
             Opaque::new(bindings::dma_buf_ops {
                 attach: Some(Glue::<T>::attach),
                 detach: Some(Glue::<T>::detach),
-                pin: if T::HAS_PIN { Some(Glue::<T>::pin) } else { None },
+                pin: if T::HAS_PIN {
+                    Some(Glue::<T>::pin)
+                } else {
+                    None
+                },
                 unpin: if T::HAS_UNPIN {
                     Some(Glue::<T>::unpin)
                 } else {
@@ -583,9 +594,8 @@ impl Vma {
                 // SAFETY: The fault handler holds the mmap lock for reading; the VMA is a
                 // `VM_PFNMAP` mapping set up by `map_pages`, the address is inside it and the
                 // page frame is owned by the buffer.
-                let ret = unsafe {
-                    bindings::vmf_insert_pfn(self.raw(), addr + i * PAGE_SIZE, pfn + i)
-                };
+                let ret =
+                    unsafe { bindings::vmf_insert_pfn(self.raw(), addr + i * PAGE_SIZE, pfn + i) };
                 if ret != bindings::vm_fault_reason_VM_FAULT_NOPAGE {
                     return Err(ENOMEM);
                 }
@@ -595,7 +605,11 @@ impl Vma {
     }
 
     /// Calls `f(addr, pfn, len)` for each run of physically contiguous memory under the VMA.
-    fn for_each_run(&self, pages: &Pages, mut f: impl FnMut(usize, usize, usize) -> Result) -> Result {
+    fn for_each_run(
+        &self,
+        pages: &Pages,
+        mut f: impl FnMut(usize, usize, usize) -> Result,
+    ) -> Result {
         let (mut addr, end) = (self.start(), self.end());
         let mut skip = self.pgoff().checked_mul(PAGE_SIZE).ok_or(EINVAL)?;
         for block in pages.blocks() {
@@ -666,7 +680,9 @@ impl Vmap {
     /// Makes device writes visible to CPU reads through the mapping.
     pub(crate) fn invalidate(&self) {
         // SAFETY: By the type invariants `addr` maps `len()` bytes.
-        unsafe { ffi::vdmabuf_rs_invalidate_kernel_vmap_range(self.addr.as_ptr().cast(), self.c_len()) };
+        unsafe {
+            ffi::vdmabuf_rs_invalidate_kernel_vmap_range(self.addr.as_ptr().cast(), self.c_len())
+        };
     }
 
     /// Makes CPU writes through the mapping visible to devices.
@@ -721,7 +737,12 @@ impl<T: Exporter> Glue<T> {
         attach: *mut bindings::dma_buf_attachment,
     ) -> c_int {
         // SAFETY: The core passes a live buffer of ours and a new attachment.
-        let (buf, att) = unsafe { (Exported::<T>::from_raw(dmabuf), Attachment::from_raw(attach)) };
+        let (buf, att) = unsafe {
+            (
+                Exported::<T>::from_raw(dmabuf),
+                Attachment::from_raw(attach),
+            )
+        };
         let state = T::attach(buf, att).and_then(|data| {
             KBox::pin_init(
                 pin_init!(AttachState::<T> {
@@ -858,7 +879,10 @@ impl<T: Exporter> Glue<T> {
     ) -> c_int {
         // SAFETY: The core passes a live buffer of ours.
         let buf = unsafe { Exported::<T>::from_raw(dmabuf) };
-        match direction(dir).ok_or(EINVAL).and_then(|d| T::begin_cpu_access(buf, d)) {
+        match direction(dir)
+            .ok_or(EINVAL)
+            .and_then(|d| T::begin_cpu_access(buf, d))
+        {
             Ok(()) => 0,
             Err(e) => e.to_errno(),
         }
@@ -873,7 +897,10 @@ impl<T: Exporter> Glue<T> {
     ) -> c_int {
         // SAFETY: The core passes a live buffer of ours.
         let buf = unsafe { Exported::<T>::from_raw(dmabuf) };
-        match direction(dir).ok_or(EINVAL).and_then(|d| T::end_cpu_access(buf, d)) {
+        match direction(dir)
+            .ok_or(EINVAL)
+            .and_then(|d| T::end_cpu_access(buf, d))
+        {
             Ok(()) => 0,
             Err(e) => e.to_errno(),
         }

@@ -59,7 +59,9 @@ impl Drop for DmaDevice {
     fn drop(&mut self) {
         // SAFETY: No mapping for the device is left (see the type's documentation), so nothing
         // reads `dma_parms` any more; the faux device is removed after this, `parms` freed last.
-        unsafe { ffi::vdmabuf_rs_dma_set_parms(device_ptr(self.faux.as_ref()), core::ptr::null_mut()) };
+        unsafe {
+            ffi::vdmabuf_rs_dma_set_parms(device_ptr(self.faux.as_ref()), core::ptr::null_mut())
+        };
         let _ = &self.parms;
     }
 }

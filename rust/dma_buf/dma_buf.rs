@@ -25,3 +25,4 @@ pub(crate) mod queue;
 pub(crate) mod resv;
 pub(crate) mod sg_table;
 pub(crate) mod sync_file;
+pub(crate) mod uapi;

@@ -138,7 +138,8 @@ impl Fence {
         // CAST: `msecs_to_jiffies` saturates at `MAX_JIFFY_OFFSET`, which fits a `c_long`.
         let jiffies = msecs_to_jiffies(ms) as kernel::ffi::c_long;
         // SAFETY: By the type invariants the fence is valid.
-        let ret = unsafe { bindings::dma_fence_wait_timeout(self.as_raw(), interruptible, jiffies) };
+        let ret =
+            unsafe { bindings::dma_fence_wait_timeout(self.as_raw(), interruptible, jiffies) };
         if ret < 0 {
             // CAST: Errors are small negative numbers.
             Err(Error::from_errno(ret as i32))
@@ -202,7 +203,9 @@ impl<F: FnOnce(&Fence) + Send + 'static> CallbackInner<F> {
     /// [`Fence::add_callback`].
     unsafe extern "C" fn call(fence: *mut bindings::dma_fence, cb: *mut bindings::dma_fence_cb) {
         // SAFETY: `cb` is the `cb` field of a pinned `CallbackInner<F>`, alive until removed.
-        let inner = unsafe { &*kernel::container_of!(cb.cast::<Opaque<bindings::dma_fence_cb>>(), Self, cb) };
+        let inner = unsafe {
+            &*kernel::container_of!(cb.cast::<Opaque<bindings::dma_fence_cb>>(), Self, cb)
+        };
         // SAFETY: The fence lock is held, so neither removal nor another call can race.
         if let Some(f) = unsafe { (*inner.func.get()).take() } {
             // SAFETY: The core passes the fence the callback was added to, which is alive.
@@ -226,7 +229,9 @@ impl<F> Drop for FenceCallback<F> {
     fn drop(&mut self) {
         // SAFETY: `cb` was registered with this fence, or ran already; removal takes the fence
         // lock, so a callback running on another CPU has finished when this returns.
-        unsafe { bindings::dma_fence_remove_callback(self.inner.fence.as_raw(), self.inner.cb.get()) };
+        unsafe {
+            bindings::dma_fence_remove_callback(self.inner.fence.as_raw(), self.inner.cb.get())
+        };
     }
 }
 
@@ -504,9 +509,15 @@ mod tests {
     #[test]
     fn waits_time_out_and_complete() -> Result {
         let f = context().new_fence()?;
-        assert_eq!(f.fence().wait_timeout(false, Delta::from_millis(10)), Ok(false));
+        assert_eq!(
+            f.fence().wait_timeout(false, Delta::from_millis(10)),
+            Ok(false)
+        );
         f.signal(Ok(()));
-        assert_eq!(f.fence().wait_timeout(true, Delta::from_millis(10)), Ok(true));
+        assert_eq!(
+            f.fence().wait_timeout(true, Delta::from_millis(10)),
+            Ok(true)
+        );
         Ok(())
     }
 }

@@ -55,13 +55,17 @@ extern "C" {
     pub(crate) fn vdmabuf_rs_vma_is_shared(vma: *mut bindings::vm_area_struct) -> bool;
     pub(crate) fn vdmabuf_rs_iosys_map_set_vaddr(map: *mut bindings::iosys_map, vaddr: *mut c_void);
     pub(crate) fn vdmabuf_rs_iosys_map_vaddr(map: *const bindings::iosys_map) -> *mut c_void;
-    pub(crate) fn vdmabuf_rs_dma_fence_get(fence: *mut bindings::dma_fence) -> *mut bindings::dma_fence;
+    pub(crate) fn vdmabuf_rs_dma_fence_get(
+        fence: *mut bindings::dma_fence,
+    ) -> *mut bindings::dma_fence;
     pub(crate) fn vdmabuf_rs_dma_fence_put(fence: *mut bindings::dma_fence);
     pub(crate) fn vdmabuf_rs_dma_fence_is_signaled(fence: *mut bindings::dma_fence) -> bool;
     pub(crate) fn vdmabuf_rs_dma_fence_set_error(fence: *mut bindings::dma_fence, error: c_int);
     pub(crate) fn vdmabuf_rs_dma_fence_begin_signalling() -> bool;
     pub(crate) fn vdmabuf_rs_dma_fence_end_signalling(cookie: bool);
-    pub(crate) fn vdmabuf_rs_sync_file_create(fence: *mut bindings::dma_fence) -> *mut bindings::file;
+    pub(crate) fn vdmabuf_rs_sync_file_create(
+        fence: *mut bindings::dma_fence,
+    ) -> *mut bindings::file;
     pub(crate) fn vdmabuf_rs_sync_file_get_fence(fd: c_int) -> *mut bindings::dma_fence;
     pub(crate) fn vdmabuf_rs_alloc_ordered_workqueue(
         name: *const kernel::ffi::c_char,

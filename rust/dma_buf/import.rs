@@ -12,8 +12,7 @@
 
 use crate::dma_buf::{
     buffer::DmaBuf,
-    errno,
-    ffi,
+    errno, ffi,
     resv::Resv,
     sg_table::{
         self,
@@ -129,7 +128,9 @@ impl Import {
             }),
             GFP_KERNEL,
         )?;
-        let priv_ = core::ptr::from_ref::<ImportState>(&state).cast_mut().cast::<c_void>();
+        let priv_ = core::ptr::from_ref::<ImportState>(&state)
+            .cast_mut()
+            .cast::<c_void>();
         let attach = if dynamic {
             // SAFETY: The buffer and device are valid; `DYNAMIC_OPS` is a static and `priv_`
             // points into a pinned box that lives until the attachment is detached in `Drop`.
@@ -368,7 +369,13 @@ impl ImportVmap {
     pub(crate) fn read(&self, offset: usize, out: &mut [u8]) -> Result {
         self.check(offset, out.len())?;
         // SAFETY: By the type invariants `addr` maps the whole buffer; the range was checked.
-        unsafe { core::ptr::copy_nonoverlapping(self.addr.as_ptr().add(offset), out.as_mut_ptr(), out.len()) };
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                self.addr.as_ptr().add(offset),
+                out.as_mut_ptr(),
+                out.len(),
+            )
+        };
         Ok(())
     }
 
@@ -407,7 +414,13 @@ impl ImportVmap {
     pub(crate) fn write(&self, offset: usize, data: &[u8]) -> Result {
         self.check(offset, data.len())?;
         // SAFETY: By the type invariants `addr` maps the whole buffer; the range was checked.
-        unsafe { core::ptr::copy_nonoverlapping(data.as_ptr(), self.addr.as_ptr().add(offset), data.len()) };
+        unsafe {
+            core::ptr::copy_nonoverlapping(
+                data.as_ptr(),
+                self.addr.as_ptr().add(offset),
+                data.len(),
+            )
+        };
         Ok(())
     }
 }

@@ -136,7 +136,11 @@ impl<T: SharedData> MiscRegistration<T> {
         // the kernel crate's (by the type invariants), and it embeds the `miscdevice` in a
         // `MiscBox<T::Data>`, which lives as long as the registration, so as long as `misc`.
         let boxed = unsafe {
-            &*kernel::container_of!(raw.cast::<Opaque<bindings::miscdevice>>(), MiscBox<T::Data>, misc)
+            &*kernel::container_of!(
+                raw.cast::<Opaque<bindings::miscdevice>>(),
+                MiscBox<T::Data>,
+                misc
+            )
         };
         Some(&boxed.data)
     }

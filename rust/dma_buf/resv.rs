@@ -5,8 +5,8 @@
 //! C header: [`include/linux/dma-resv.h`](srctree/include/linux/dma-resv.h)
 
 use crate::dma_buf::{
-    ffi,
     fence::Fence, //
+    ffi,
 };
 use core::ptr::NonNull;
 use kernel::{
@@ -107,11 +107,21 @@ impl Resv {
 
     /// Waits up to `timeout` for every fence found by `usage`; returns whether they all
     /// signalled. Fails with `ERESTARTSYS` if `interruptible` and a signal arrives.
-    pub(crate) fn wait_timeout(&self, usage: Usage, interruptible: bool, timeout: Delta) -> Result<bool> {
+    pub(crate) fn wait_timeout(
+        &self,
+        usage: Usage,
+        interruptible: bool,
+        timeout: Delta,
+    ) -> Result<bool> {
         let ms = u32::try_from(timeout.as_millis().max(0)).unwrap_or(u32::MAX);
         // SAFETY: By the type invariants the object is valid; no lock is needed.
         let ret = unsafe {
-            bindings::dma_resv_wait_timeout(self.as_raw(), usage.raw(), interruptible, msecs_to_jiffies(ms))
+            bindings::dma_resv_wait_timeout(
+                self.as_raw(),
+                usage.raw(),
+                interruptible,
+                msecs_to_jiffies(ms),
+            )
         };
         if ret < 0 {
             // CAST: Errors are small negative numbers.
@@ -221,7 +231,9 @@ mod tests {
 
     fn holds(resv: &Resv, usage: Usage, fence: &DriverFence) -> Result<bool> {
         let fences = resv.fences(usage)?;
-        Ok(fences.iter().any(|f| core::ptr::eq(f.as_raw(), fence.fence().as_raw())))
+        Ok(fences
+            .iter()
+            .any(|f| core::ptr::eq(f.as_raw(), fence.fence().as_raw())))
     }
 
     #[test]

@@ -158,7 +158,6 @@ impl SgTable {
             dir,
         })
     }
-
 }
 
 impl Drop for SgTable {
@@ -260,7 +259,10 @@ impl Drop for MappedSgTable {
 /// # Safety
 ///
 /// `sgt` must be a valid table mapped for DMA that stays mapped during the call.
-pub(crate) unsafe fn for_each_dma_segment(sgt: *mut bindings::sg_table, mut f: impl FnMut(Segment)) {
+pub(crate) unsafe fn for_each_dma_segment(
+    sgt: *mut bindings::sg_table,
+    mut f: impl FnMut(Segment),
+) {
     // SAFETY: The table is valid and mapped; `nents` is the number of mapped entries.
     let (mut sg, n) = unsafe { ((*sgt).sgl, (*sgt).nents) };
     for _ in 0..n {
@@ -333,7 +335,9 @@ mod tests {
     fn tables_cover_the_buffer_in_order() -> Result {
         let sizes = [1, 2, 3, 17, 256, 257, 1024 + 5, 16 * 1024];
         for pages in sizes {
-            for (max_order, max_segment) in [(0, 1 << 16), (4, 1 << 16), (8, 1 << 20), (10, usize::MAX)] {
+            for (max_order, max_segment) in
+                [(0, 1 << 16), (4, 1 << 16), (8, 1 << 20), (10, usize::MAX)]
+            {
                 check_table(pages * PAGE_SIZE, max_order, max_segment)?;
             }
         }

@@ -82,7 +82,11 @@ impl Engine {
 
     /// Queues a copy. `report(fd)` tells userspace the sync_file descriptor before the fence
     /// becomes visible; the returned file is to be installed at that descriptor.
-    pub(crate) fn submit(&self, req: CopyRequest, report: impl FnOnce() -> Result) -> Result<ARef<File>> {
+    pub(crate) fn submit(
+        &self,
+        req: CopyRequest,
+        report: impl FnOnce() -> Result,
+    ) -> Result<ARef<File>> {
         let src_map = Import::vmap(&req.src)?;
         let dst_map = Import::vmap(&req.dst)?;
         // Dependencies, as implicit sync orders a read of `src` and a write of `dst`.
@@ -163,9 +167,10 @@ impl WorkItem for Job {
 
     fn run(this: Arc<Job>) {
         let section = SignallingSection::begin();
-        let result = this
-            .wait_for_dependencies()
-            .and_then(|()| this.dst.copy_from(this.dst_offset, &this.src, this.src_offset, this.length));
+        let result = this.wait_for_dependencies().and_then(|()| {
+            this.dst
+                .copy_from(this.dst_offset, &this.src, this.src_offset, this.length)
+        });
         this.fence.signal(result);
         drop(section);
         // Dropping the job (and maybe the last reference to an import) takes reservation locks,

@@ -68,7 +68,9 @@ impl MiscDevice for ImporterFile {
     type Ptr = Pin<KBox<Self>>;
 
     fn open(_file: &File, misc: &MiscDeviceRegistration<Self>) -> Result<Pin<KBox<Self>>> {
-        let shared = MiscRegistration::<Self>::data_of(misc).ok_or(ENODEV)?.clone();
+        let shared = MiscRegistration::<Self>::data_of(misc)
+            .ok_or(ENODEV)?
+            .clone();
         KBox::pin_init(
             pin_init!(ImporterFile {
                 shared,
@@ -162,7 +164,11 @@ impl ImporterFile {
             first.get_or_insert(seg.addr);
         });
         args.flags = if mapped { uapi::INFO_MAPPED } else { 0 }
-            | if import.is_dynamic() { uapi::INFO_DYNAMIC } else { 0 };
+            | if import.is_dynamic() {
+                uapi::INFO_DYNAMIC
+            } else {
+                0
+            };
         args.size = import.buffer().size() as u64;
         args.sg_entries = entries;
         args.dma_length = length;
@@ -248,7 +254,10 @@ fn cpu_access(
     f: impl FnOnce(&crate::dma_buf::import::ImportVmap) -> Result,
 ) -> Result {
     let write = dir != DataDirection::FromDevice;
-    if !import.resv().wait_timeout(Usage::to_wait_for(write), true, DEPENDENCY_TIMEOUT)? {
+    if !import
+        .resv()
+        .wait_timeout(Usage::to_wait_for(write), true, DEPENDENCY_TIMEOUT)?
+    {
         return Err(ETIMEDOUT);
     }
     import.begin_cpu_access(dir)?;

@@ -2,17 +2,14 @@
 
 //! The uAPI of `/dev/vdmabuf-importer`, mirroring `include/uapi/linux/vdmabuf_importer.h`.
 
+use crate::dma_buf::uapi::uapi_struct;
 use kernel::{
     dma::DataDirection,
     ioctl::{
         _IOW,
         _IOWR, //
     },
-    prelude::*,
-    transmute::{
-        AsBytes,
-        FromBytes, //
-    },
+    prelude::*, //
 };
 
 const IOCTL_BASE: u32 = 0xB9;
@@ -23,24 +20,6 @@ pub(crate) const IMPORT_DYNAMIC: u32 = 1 << 0;
 pub(crate) const INFO_MAPPED: u32 = 1 << 0;
 /// `VDMABUF_INFO_DYNAMIC`.
 pub(crate) const INFO_DYNAMIC: u32 = 1 << 1;
-
-/// Declares `repr(C)` uAPI structs of integer fields with no implicit padding.
-macro_rules! uapi_struct {
-    ($($(#[$m:meta])* $name:ident { $($(#[$fm:meta])* $field:ident: $ty:ty,)* })*) => {$(
-        $(#[$m])*
-        #[repr(C)]
-        #[derive(Clone, Copy)]
-        pub(crate) struct $name {
-            $($(#[$fm])* pub(crate) $field: $ty,)*
-        }
-
-        // SAFETY: The struct is `repr(C)` with only integer fields (or arrays of them) laid out
-        // without implicit padding, so every bit pattern is valid.
-        unsafe impl FromBytes for $name {}
-        // SAFETY: As above; there are no padding bytes to leak.
-        unsafe impl AsBytes for $name {}
-    )*};
-}
 
 uapi_struct! {
     /// `struct vdmabuf_importer_import`.

@@ -62,7 +62,10 @@ impl kernel::Module for ImporterModule {
             GFP_KERNEL,
         )?;
         let misc = dma_buf::misc::MiscRegistration::register(c"vdmabuf-importer", module, shared)?;
-        pr_info!("registered /dev/vdmabuf-importer (minor {})\n", misc.minor());
+        pr_info!(
+            "registered /dev/vdmabuf-importer (minor {})\n",
+            misc.minor()
+        );
         Ok(Self { _misc: misc })
     }
 }

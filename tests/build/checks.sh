@@ -28,7 +28,7 @@ make_fails_with() {
 
 echo "@@vm begin tap:host"
 echo "TAP version 13"
-echo "1..7"
+echo "1..8"
 
 warnings=$(grep -E '(^|: )warning(\[|:)' "$top/build/build.log")
 if [ -z "$warnings" ]; then ok "build has no compiler or clippy warnings"; else not_ok "build has no compiler or clippy warnings" "$warnings"; fi
@@ -38,6 +38,14 @@ if (cd "$top" && rustfmt --check --edition 2021 --config-path "$ksrc/.rustfmt.to
 	ok "rustfmt clean"
 else
 	not_ok "rustfmt clean" "$(head -20 "$tmp/fmt")"
+fi
+
+# Every uAPI struct and field has kernel-doc.
+if (cd "$top" && "$ksrc/scripts/kernel-doc" -none -Wall include/uapi/linux/*.h) >"$tmp/kdoc" 2>&1 &&
+	[ ! -s "$tmp/kdoc" ]; then
+	ok "uAPI headers have complete kernel-doc"
+else
+	not_ok "uAPI headers have complete kernel-doc" "$(head -20 "$tmp/kdoc")"
 fi
 
 expect "kdir-check accepts the test kernel" sh "$top/scripts/kdir-check.sh" "$kdir"

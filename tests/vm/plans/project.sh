@@ -4,7 +4,7 @@
 # vdmabuf gets small limits so the limit tests stay cheap; the tests learn them from the
 # environment, as Rust module parameters do not show in sysfs.
 export VDMABUF_MAX_SIZE_MB=16 VDMABUF_MAX_TOTAL_MB=64 VDMABUF_MAX_BUFFERS=256
-export VDMABUF_FENCE_TIMEOUT_MS=500
+export VDMABUF_FENCE_TIMEOUT_MS=4000
 kunit vdmabuf max_size_mb=$VDMABUF_MAX_SIZE_MB max_total_mb=$VDMABUF_MAX_TOTAL_MB \
 	max_buffers=$VDMABUF_MAX_BUFFERS fence_timeout_ms=$VDMABUF_FENCE_TIMEOUT_MS
 kunit vdmabuf_importer

@@ -4,6 +4,7 @@
  * Exits nonzero if any step does not do what it says.
  */
 #include "vdmabuf_util.h"
+#include <linux/vdmabuf_importer.h>
 
 #define SIZE (4UL << 20)
 
@@ -102,6 +103,66 @@ int main(void)
 		check(!vdmabuf_signal(dev, h, -EIO), "a READ fence signalled with -EIO");
 		check(sync_file_status(sf) == -EIO, "its sync_file reports status %d", sync_file_status(sf));
 		close(sf);
+	}
+
+	step("the sample importer: import, map, copy with fences, verify");
+	{
+		struct vdmabuf_importer_import ia = { .fd = fd }, ib = { 0 };
+		struct vdmabuf_importer_map map = { .direction = VDMABUF_IMPORTER_TO_DEVICE };
+		struct vdmabuf_importer_info info = { 0 };
+		struct vdmabuf_importer_copy copy = { .length = SIZE };
+		struct vdmabuf_importer_read rd = { .length = SIZE };
+		unsigned long long phys;
+		int imp, fd2, w;
+		uint8_t *q;
+
+		imp = open(VDMABUF_IMPORTER_DEV, O_RDWR | O_CLOEXEC);
+		check(imp >= 0, "open /dev/vdmabuf-importer");
+		fd2 = vdmabuf_create(dev, SIZE, VDMABUF_CREATE_RDWR | VDMABUF_CREATE_CLOEXEC);
+		ib.fd = fd2;
+		check(!ioctl(imp, VDMABUF_IMPORTER_IOCTL_IMPORT, &ia) &&
+		      !ioctl(imp, VDMABUF_IMPORTER_IOCTL_IMPORT, &ib),
+		      "imported the filled buffer (handle %u) and an empty one (handle %u)", ia.handle,
+		      ib.handle);
+		map.handle = info.handle = ia.handle;
+		check(!ioctl(imp, VDMABUF_IMPORTER_IOCTL_MAP, &map) &&
+		      !ioctl(imp, VDMABUF_IMPORTER_IOCTL_INFO, &info),
+		      "mapped for the importer's device: exporter \"%s\", %u sg entries, %llu bytes",
+		      info.exporter, info.sg_entries, (unsigned long long)info.dma_length);
+		phys = vdmabuf_first_phys(fd);
+		check(phys && phys == info.first_dma_address,
+		      "zero-copy: the device's first DMA address 0x%llx is the physical address "
+		      "0x%llx of vdmabuf's first page (debugfs vdmabuf/buffers/list)",
+		      (unsigned long long)info.first_dma_address, phys);
+
+		w = vdmabuf_fence(dev, fd, VDMABUF_USAGE_WRITE, NULL);
+		check(w >= 0, "a WRITE fence on the source, standing for a device still writing it");
+		copy.src = ia.handle;
+		copy.dst = ib.handle;
+		check(!ioctl(imp, VDMABUF_IMPORTER_IOCTL_COPY, &copy),
+		      "VDMABUF_IMPORTER_IOCTL_COPY queued a DMA job; out-fence sync_file %d",
+		      copy.out_fence);
+		check(poll_events(copy.out_fence, POLLIN, 100) == 0 && sync_file_status(copy.out_fence) == 0,
+		      "the job waits for the source's writer: out-fence pending");
+		check(poll_events(fd2, POLLIN, 0) == 0,
+		      "and its WRITE fence holds the destination's readers back");
+		check(!vdmabuf_signal(dev, w, 0), "signal the writer");
+		check(poll_events(copy.out_fence, POLLIN, 10000) == POLLIN &&
+		      sync_file_status(copy.out_fence) == 1, "the job ran: out-fence signalled");
+		close(copy.out_fence);
+		q = mmap(NULL, SIZE, PROT_READ, MAP_SHARED, fd2, 0);
+		check(q != MAP_FAILED && check_pattern(q, SIZE, 42, 0) < 0,
+		      "the destination, read through mmap, holds the source's data");
+		rd.handle = ib.handle;
+		check(!ioctl(imp, VDMABUF_IMPORTER_IOCTL_READ, &rd) && rd.checksum == fnv1a(p, SIZE),
+		      "the importer's checksum of it matches: 0x%016llx",
+		      (unsigned long long)rd.checksum);
+		if (q != MAP_FAILED)
+			munmap(q, SIZE);
+		close(imp);
+		close(fd2);
+		check(vdmabuf_count("attachments") == (vgem >= 0 ? 1 : 0),
+		      "closing the importer released its attachments");
 	}
 
 	step("release everything");

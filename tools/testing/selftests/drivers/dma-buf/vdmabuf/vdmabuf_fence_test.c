@@ -16,15 +16,6 @@
 
 #define PAGE 4096UL
 
-/* sw_sync's ioctls are not uAPI (drivers/dma-buf/sw_sync.c). */
-struct sw_sync_create_fence_data {
-	__u32 value;
-	char name[32];
-	__s32 fence;
-};
-#define SW_SYNC_IOC_CREATE_FENCE _IOWR('W', 0, struct sw_sync_create_fence_data)
-#define SW_SYNC_IOC_INC _IOW('W', 1, __u32)
-
 FIXTURE(fence) {
 	int dev;
 	int buf;

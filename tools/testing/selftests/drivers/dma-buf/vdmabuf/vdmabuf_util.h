@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <linux/dma-buf.h>
@@ -24,6 +25,15 @@
 
 /* An ioctl number no driver of this project defines: type 0xB9, number 0x3f. */
 #define VDMABUF_TEST_BAD_IOCTL _IOWR(0xB9, 0x3f, __u64)
+
+/* sw_sync's ioctls are not uAPI (drivers/dma-buf/sw_sync.c). */
+struct sw_sync_create_fence_data {
+	__u32 value;
+	char name[32];
+	__s32 fence;
+};
+#define SW_SYNC_IOC_CREATE_FENCE _IOWR('W', 0, struct sw_sync_create_fence_data)
+#define SW_SYNC_IOC_INC _IOW('W', 1, __u32)
 
 /* Returns -errno of a failed call, or its result. */
 static inline int vdmabuf_ioctl(int fd, unsigned long cmd, void *arg)
@@ -83,6 +93,17 @@ static inline long check_pattern(const void *p, size_t len, unsigned int seed, s
 	return -1;
 }
 
+/* The 64-bit FNV-1a hash, as the importer's READ ioctl computes it. */
+static inline uint64_t fnv1a(const uint8_t *p, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		h = (h ^ p[i]) * 0x100000001b3ull;
+	return h;
+}
+
 static inline long first_nonzero(const void *p, size_t len)
 {
 	const uint8_t *b = p;
@@ -114,6 +135,31 @@ static inline long vdmabuf_count(const char *name)
 }
 
 /* Reads a whole file into a malloc'd string; NULL on error. */
+static inline char *read_file(const char *path);
+
+/*
+ * Returns the physical address of the first byte of vdmabuf buffer @fd, from vdmabuf's debugfs
+ * listing of live buffers, or 0 if it is not listed.
+ */
+static inline unsigned long long vdmabuf_first_phys(int fd)
+{
+	unsigned long long ino, size, blocks, phys, found = 0;
+	struct stat st;
+	char *list, *line;
+
+	if (fstat(fd, &st))
+		return 0;
+	list = read_file("/sys/kernel/debug/vdmabuf/buffers/list");
+	if (!list)
+		return 0;
+	for (line = strtok(list, "\n"); line; line = strtok(NULL, "\n"))
+		if (sscanf(line, "%llu %llu %llu %llx", &ino, &size, &blocks, &phys) == 4 &&
+		    ino == (unsigned long long)st.st_ino)
+			found = phys;
+	free(list);
+	return found;
+}
+
 static inline char *read_file(const char *path)
 {
 	size_t cap = 1 << 16, len = 0;

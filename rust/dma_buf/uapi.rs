@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Declaring uAPI structs that mirror a C header.
+
+/// Declares `#[repr(C)]` uAPI structs that can be read from and written to userspace.
+///
+/// Each struct implements [`FromBytes`] and [`AsBytes`]; the macro checks at compile time that
+/// every field type does too and that the struct has no padding (its size is the sum of its
+/// fields' sizes), which is what makes those implementations sound.
+///
+/// [`FromBytes`]: kernel::transmute::FromBytes
+/// [`AsBytes`]: kernel::transmute::AsBytes
+macro_rules! uapi_struct {
+    ($($(#[$m:meta])* $name:ident { $($(#[$fm:meta])* $field:ident: $ty:ty,)* })*) => {$(
+        $(#[$m])*
+        #[repr(C)]
+        #[derive(Clone, Copy)]
+        pub(crate) struct $name {
+            $($(#[$fm])* pub(crate) $field: $ty,)*
+        }
+
+        const _: () = {
+            const fn fields_are_plain<T: ::kernel::transmute::FromBytes + ::kernel::transmute::AsBytes>() {}
+            $(fields_are_plain::<$ty>();)*
+            ::core::assert!(
+                ::core::mem::size_of::<$name>() == 0 $(+ ::core::mem::size_of::<$ty>())*,
+                "uAPI structs must not have implicit padding"
+            );
+        };
+
+        // SAFETY: The struct is `repr(C)`, every field is `FromBytes` and there is no padding
+        // (both checked above), so every bit pattern is a valid value.
+        unsafe impl ::kernel::transmute::FromBytes for $name {}
+        // SAFETY: As above: every field is `AsBytes` and there are no padding bytes to leak.
+        unsafe impl ::kernel::transmute::AsBytes for $name {}
+    )*};
+}
+
+pub(crate) use uapi_struct;
