@@ -65,9 +65,7 @@ impl MiscDevice for VdmabufFile {
     type Ptr = Pin<KBox<Self>>;
 
     fn open(_file: &File, misc: &MiscDeviceRegistration<Self>) -> Result<Pin<KBox<Self>>> {
-        let registry = MiscRegistration::<Self>::data_of(misc)
-            .ok_or(ENODEV)?
-            .clone();
+        let registry = MiscRegistration::<Self>::open_data(misc)?;
         KBox::pin_init(
             pin_init!(VdmabufFile {
                 registry,

@@ -705,6 +705,14 @@ impl Drop for Vmap {
     }
 }
 
+/// Converts a callback's result into what C expects: 0 or a negative errno.
+fn to_errno(res: Result) -> c_int {
+    match res {
+        Ok(()) => 0,
+        Err(e) => e.to_errno(),
+    }
+}
+
 /// The `extern "C"` callbacks of [`ExporterOps`].
 struct Glue<T: Exporter>(PhantomData<T>);
 
@@ -788,10 +796,7 @@ impl<T: Exporter> Glue<T> {
     unsafe extern "C" fn pin(attach: *mut bindings::dma_buf_attachment) -> c_int {
         // SAFETY: As required for `pin`.
         let (buf, att) = unsafe { (Self::locked(attach), Attachment::from_raw(attach)) };
-        match T::pin(&buf, att) {
-            Ok(()) => 0,
-            Err(e) => e.to_errno(),
-        }
+        to_errno(T::pin(&buf, att))
     }
 
     /// # Safety
@@ -879,13 +884,11 @@ impl<T: Exporter> Glue<T> {
     ) -> c_int {
         // SAFETY: The core passes a live buffer of ours.
         let buf = unsafe { Exported::<T>::from_raw(dmabuf) };
-        match direction(dir)
-            .ok_or(EINVAL)
-            .and_then(|d| T::begin_cpu_access(buf, d))
-        {
-            Ok(()) => 0,
-            Err(e) => e.to_errno(),
-        }
+        to_errno(
+            direction(dir)
+                .ok_or(EINVAL)
+                .and_then(|d| T::begin_cpu_access(buf, d)),
+        )
     }
 
     /// # Safety
@@ -897,13 +900,11 @@ impl<T: Exporter> Glue<T> {
     ) -> c_int {
         // SAFETY: The core passes a live buffer of ours.
         let buf = unsafe { Exported::<T>::from_raw(dmabuf) };
-        match direction(dir)
-            .ok_or(EINVAL)
-            .and_then(|d| T::end_cpu_access(buf, d))
-        {
-            Ok(()) => 0,
-            Err(e) => e.to_errno(),
-        }
+        to_errno(
+            direction(dir)
+                .ok_or(EINVAL)
+                .and_then(|d| T::end_cpu_access(buf, d)),
+        )
     }
 
     /// # Safety
@@ -921,10 +922,7 @@ impl<T: Exporter> Glue<T> {
         }
         // SAFETY: The VMA is being set up; the ops table is a constant promoted to a static.
         unsafe { (*vma).vm_ops = &Self::VM_OPS };
-        match T::mmap(buf, v) {
-            Ok(()) => 0,
-            Err(e) => e.to_errno(),
-        }
+        to_errno(T::mmap(buf, v))
     }
 
     /// # Safety

@@ -144,6 +144,15 @@ impl<T: SharedData> MiscRegistration<T> {
         };
         Some(&boxed.data)
     }
+
+    /// Like [`MiscRegistration::data_of`], for `T::open`: a copy of the shared data (typically an
+    /// `Arc`), or `ENODEV`.
+    pub(crate) fn open_data(misc: &MiscDeviceRegistration<T>) -> Result<T::Data>
+    where
+        T::Data: Clone,
+    {
+        Self::data_of(misc).cloned().ok_or(ENODEV)
+    }
 }
 
 impl<T: SharedData> Drop for MiscRegistration<T> {

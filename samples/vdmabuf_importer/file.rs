@@ -68,9 +68,7 @@ impl MiscDevice for ImporterFile {
     type Ptr = Pin<KBox<Self>>;
 
     fn open(_file: &File, misc: &MiscDeviceRegistration<Self>) -> Result<Pin<KBox<Self>>> {
-        let shared = MiscRegistration::<Self>::data_of(misc)
-            .ok_or(ENODEV)?
-            .clone();
+        let shared = MiscRegistration::<Self>::open_data(misc)?;
         KBox::pin_init(
             pin_init!(ImporterFile {
                 shared,
