@@ -875,6 +875,21 @@ impl<T: Exporter> Glue<T> {
         drop(unsafe { Pin::new_unchecked(KBox::from_raw((*dmabuf).priv_.cast::<T>())) });
     }
 
+    /// Runs a CPU access callback of `T`.
+    ///
+    /// # Safety
+    ///
+    /// `dmabuf` must be a live buffer exported by `T`.
+    unsafe fn cpu_access(
+        dmabuf: *mut bindings::dma_buf,
+        dir: bindings::dma_data_direction,
+        f: fn(&Exported<T>, DataDirection) -> Result,
+    ) -> c_int {
+        // SAFETY: As required by the function.
+        let buf = unsafe { Exported::<T>::from_raw(dmabuf) };
+        to_errno(direction(dir).ok_or(EINVAL).and_then(|d| f(buf, d)))
+    }
+
     /// # Safety
     ///
     /// Called by the dma-buf core as `dma_buf_ops.begin_cpu_access`, without the lock.
@@ -882,13 +897,8 @@ impl<T: Exporter> Glue<T> {
         dmabuf: *mut bindings::dma_buf,
         dir: bindings::dma_data_direction,
     ) -> c_int {
-        // SAFETY: The core passes a live buffer of ours.
-        let buf = unsafe { Exported::<T>::from_raw(dmabuf) };
-        to_errno(
-            direction(dir)
-                .ok_or(EINVAL)
-                .and_then(|d| T::begin_cpu_access(buf, d)),
-        )
+        // SAFETY: As required for `begin_cpu_access`.
+        unsafe { Self::cpu_access(dmabuf, dir, T::begin_cpu_access) }
     }
 
     /// # Safety
@@ -898,13 +908,8 @@ impl<T: Exporter> Glue<T> {
         dmabuf: *mut bindings::dma_buf,
         dir: bindings::dma_data_direction,
     ) -> c_int {
-        // SAFETY: The core passes a live buffer of ours.
-        let buf = unsafe { Exported::<T>::from_raw(dmabuf) };
-        to_errno(
-            direction(dir)
-                .ok_or(EINVAL)
-                .and_then(|d| T::end_cpu_access(buf, d)),
-        )
+        // SAFETY: As required for `end_cpu_access`.
+        unsafe { Self::cpu_access(dmabuf, dir, T::end_cpu_access) }
     }
 
     /// # Safety
