@@ -18,7 +18,6 @@ use kernel::{
 #[allow(improper_ctypes)]
 extern "C" {
     pub(crate) fn vdmabuf_rs_get_dma_buf(dmabuf: *mut bindings::dma_buf);
-    pub(crate) fn vdmabuf_rs_dma_buf_is_dynamic(dmabuf: *mut bindings::dma_buf) -> bool;
     pub(crate) fn vdmabuf_rs_dma_resv_lock_interruptible(obj: *mut bindings::dma_resv) -> c_int;
     pub(crate) fn vdmabuf_rs_dma_resv_assert_held(obj: *mut bindings::dma_resv);
     pub(crate) fn vdmabuf_rs_dma_get_max_seg_size(dev: *mut bindings::device) -> c_uint;
@@ -51,7 +50,6 @@ extern "C" {
     pub(crate) fn vdmabuf_rs_flush_kernel_vmap_range(addr: *mut c_void, size: c_int);
     pub(crate) fn vdmabuf_rs_invalidate_kernel_vmap_range(addr: *mut c_void, size: c_int);
     pub(crate) fn vdmabuf_rs_fatal_signal_pending() -> bool;
-    pub(crate) fn vdmabuf_rs_vm_flags_set(vma: *mut bindings::vm_area_struct, flags: c_ulong);
     pub(crate) fn vdmabuf_rs_vma_is_shared(vma: *mut bindings::vm_area_struct) -> bool;
     pub(crate) fn vdmabuf_rs_iosys_map_set_vaddr(map: *mut bindings::iosys_map, vaddr: *mut c_void);
     pub(crate) fn vdmabuf_rs_iosys_map_vaddr(map: *const bindings::iosys_map) -> *mut c_void;

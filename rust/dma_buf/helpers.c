@@ -18,11 +18,6 @@ void vdmabuf_rs_get_dma_buf(struct dma_buf *dmabuf)
 	get_dma_buf(dmabuf);
 }
 
-bool vdmabuf_rs_dma_buf_is_dynamic(struct dma_buf *dmabuf)
-{
-	return dma_buf_is_dynamic(dmabuf);
-}
-
 int vdmabuf_rs_dma_resv_lock_interruptible(struct dma_resv *obj)
 {
 	return dma_resv_lock_interruptible(obj, NULL);
@@ -119,11 +114,6 @@ void vdmabuf_rs_invalidate_kernel_vmap_range(void *addr, int size)
 bool vdmabuf_rs_fatal_signal_pending(void)
 {
 	return fatal_signal_pending(current);
-}
-
-void vdmabuf_rs_vm_flags_set(struct vm_area_struct *vma, unsigned long flags)
-{
-	vm_flags_set(vma, flags);
 }
 
 /*

@@ -14,7 +14,6 @@
 #include <linux/scatterlist.h>
 
 void vdmabuf_rs_get_dma_buf(struct dma_buf *dmabuf);
-bool vdmabuf_rs_dma_buf_is_dynamic(struct dma_buf *dmabuf);
 int vdmabuf_rs_dma_resv_lock_interruptible(struct dma_resv *obj);
 void vdmabuf_rs_dma_resv_assert_held(struct dma_resv *obj);
 unsigned int vdmabuf_rs_dma_get_max_seg_size(struct device *dev);
@@ -34,7 +33,6 @@ void vdmabuf_rs_vunmap(void *addr);
 void vdmabuf_rs_flush_kernel_vmap_range(void *addr, int size);
 void vdmabuf_rs_invalidate_kernel_vmap_range(void *addr, int size);
 bool vdmabuf_rs_fatal_signal_pending(void);
-void vdmabuf_rs_vm_flags_set(struct vm_area_struct *vma, unsigned long flags);
 bool vdmabuf_rs_vma_is_shared(struct vm_area_struct *vma);
 void vdmabuf_rs_iosys_map_set_vaddr(struct iosys_map *map, void *vaddr);
 void *vdmabuf_rs_iosys_map_vaddr(const struct iosys_map *map);
