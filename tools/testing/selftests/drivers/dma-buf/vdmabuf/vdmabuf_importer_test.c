@@ -502,6 +502,8 @@ TEST_F(importer, bad_input_gets_clear_errnos)
 {
 	struct vdmabuf_importer_import imp = { 0 };
 	struct vdmabuf_importer_copy copy = { 0 };
+	struct vdmabuf_importer_handle hp = { 0 };
+	struct vdmabuf_importer_read rp = { 0 };
 	struct vdmabuf_importer_info info;
 	struct buffer a, b;
 	int h, hb, other, null;
@@ -551,6 +553,20 @@ TEST_F(importer, bad_input_gets_clear_errnos)
 	EXPECT_EQ(-EINVAL, vdmabuf_ioctl(self->dev, VDMABUF_IMPORTER_IOCTL_COPY, &copy));
 	/* The rejected copies published no fence. */
 	EXPECT_EQ(POLLIN | POLLOUT, poll_events(b.fd, POLLIN | POLLOUT, 0));
+
+	/* Nonzero padding anywhere. */
+	hp.handle = h;
+	hp.pad = 1;
+	rp.handle = h;
+	rp.pad = 1;
+	rp.length = 1;
+	EXPECT_EQ(-EINVAL, vdmabuf_ioctl(self->dev, VDMABUF_IMPORTER_IOCTL_RELEASE, &hp));
+	EXPECT_EQ(-EINVAL, vdmabuf_ioctl(self->dev, VDMABUF_IMPORTER_IOCTL_UNMAP, &hp));
+	EXPECT_EQ(-EINVAL, vdmabuf_ioctl(self->dev, VDMABUF_IMPORTER_IOCTL_READ, &rp));
+	memset(&info, 0, sizeof(info));
+	info.handle = h;
+	info.pad = 1;
+	EXPECT_EQ(-EINVAL, vdmabuf_ioctl(self->dev, VDMABUF_IMPORTER_IOCTL_INFO, &info));
 
 	/* Double release. */
 	EXPECT_EQ(0, imp_handle_op(self->dev, VDMABUF_IMPORTER_IOCTL_RELEASE, h));
