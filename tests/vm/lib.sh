@@ -22,9 +22,11 @@ check() { n=$1; shift; step check "$n" "$@"; }
 show() { n=$1; shift; step show "$n" "$@"; }
 
 finish() {
-	# kmemleak only reports objects older than 5 s, so give the last test's objects time to age.
+	# kmemleak only reports objects older than 5 s, so give the last test's objects time to age,
+	# and only objects it found unreferenced in two scans in a row, so scan twice.
 	sleep 6
 	echo "@@vm begin kmemleak:scan"
+	echo scan >/sys/kernel/debug/kmemleak
 	echo scan >/sys/kernel/debug/kmemleak
 	cat /sys/kernel/debug/kmemleak
 	echo "@@vm end kmemleak:scan rc=0"
