@@ -224,6 +224,26 @@ static uint64_t pattern_fnv(unsigned int seed, size_t len)
 	return h;
 }
 
+/* A vdmabuf buffer imported into the importer. */
+struct imported {
+	struct buffer b;
+	int h;
+};
+
+static void import_vdmabuf(struct __test_metadata *_metadata, int imp, int vdmabuf, size_t size,
+			   struct imported *x)
+{
+	ASSERT_EQ(0, make_buffer(VDMABUF, size, vdmabuf, &x->b));
+	x->h = imp_import(imp, x->b.fd, 0);
+	ASSERT_LE(0, x->h);
+}
+
+static void release_imported(struct __test_metadata *_metadata, int imp, struct imported *x)
+{
+	EXPECT_EQ(0, imp_handle_op(imp, VDMABUF_IMPORTER_IOCTL_RELEASE, x->h));
+	free_buffer(&x->b);
+}
+
 FIXTURE(importer) {
 	int dev;
 	int vdmabuf;
@@ -588,45 +608,39 @@ TEST_F(importer, fenced_copy_pipeline_with_sw_sync)
 	struct sw_sync_create_fence_data create = { .value = 1, .name = "pipeline" };
 	struct dma_buf_import_sync_file imp = { .flags = DMA_BUF_SYNC_WRITE };
 	size_t size = 16 * PAGE;
-	struct buffer a, b;
-	int ha, hb, fence, timeline;
+	struct imported a, b;
+	int fence, timeline;
 	__u32 one = 1;
 
 	timeline = open("/sys/kernel/debug/sync/sw_sync", O_RDWR | O_CLOEXEC);
 	if (timeline < 0)
 		SKIP(return, "no sw_sync");
-	ASSERT_EQ(0, make_buffer(VDMABUF, size, self->vdmabuf, &a));
-	ASSERT_EQ(0, make_buffer(VDMABUF, size, self->vdmabuf, &b));
-	cpu_fill(&a, 101);
-	ha = imp_import(self->dev, a.fd, 0);
-	hb = imp_import(self->dev, b.fd, 0);
-	ASSERT_LE(0, ha);
-	ASSERT_LE(0, hb);
+	import_vdmabuf(_metadata, self->dev, self->vdmabuf, size, &a);
+	import_vdmabuf(_metadata, self->dev, self->vdmabuf, size, &b);
+	cpu_fill(&a.b, 101);
 
 	ASSERT_EQ(0, ioctl(timeline, SW_SYNC_IOC_CREATE_FENCE, &create));
 	imp.fd = create.fence;
-	ASSERT_EQ(0, ioctl(a.fd, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, &imp));
+	ASSERT_EQ(0, ioctl(a.b.fd, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, &imp));
 
-	fence = imp_copy(self->dev, ha, hb, 0, 0, size);
+	fence = imp_copy(self->dev, a.h, b.h, 0, 0, size);
 	ASSERT_LE(0, fence);
 	/* Held back: the copy's fence is pending and B's readers wait for it. */
 	EXPECT_EQ(0, poll_events(fence, POLLIN, 100));
 	EXPECT_EQ(0, sync_file_status(fence));
-	EXPECT_EQ(0, poll_events(b.fd, POLLIN, 0));
+	EXPECT_EQ(0, poll_events(b.b.fd, POLLIN, 0));
 	/* And the job's READ fence on A holds A's writers back. */
-	EXPECT_EQ(0, poll_events(a.fd, POLLOUT, 0));
+	EXPECT_EQ(0, poll_events(a.b.fd, POLLOUT, 0));
 
 	ASSERT_EQ(0, ioctl(timeline, SW_SYNC_IOC_INC, &one));
 	EXPECT_EQ(POLLIN, poll_events(fence, POLLIN, 10000));
 	EXPECT_EQ(1, sync_file_status(fence));
-	EXPECT_EQ(-1, cpu_check(&b, 101));
+	EXPECT_EQ(-1, cpu_check(&b.b, 101));
 	EXPECT_EQ(0, close(fence));
 	EXPECT_EQ(0, close(create.fence));
 	EXPECT_EQ(0, close(timeline));
-	EXPECT_EQ(0, imp_handle_op(self->dev, VDMABUF_IMPORTER_IOCTL_RELEASE, ha));
-	EXPECT_EQ(0, imp_handle_op(self->dev, VDMABUF_IMPORTER_IOCTL_RELEASE, hb));
-	free_buffer(&a);
-	free_buffer(&b);
+	release_imported(_metadata, self->dev, &a);
+	release_imported(_metadata, self->dev, &b);
 }
 
 TEST_F(importer, fenced_copy_pipeline_with_vgem)
@@ -634,97 +648,83 @@ TEST_F(importer, fenced_copy_pipeline_with_vgem)
 	struct drm_vgem_fence_attach attach = { .flags = VGEM_FENCE_WRITE };
 	struct drm_vgem_fence_signal sig = { 0 };
 	size_t size = 8 * PAGE;
-	struct buffer a, b;
-	int ha, hb, fence, vgem, handle;
+	struct imported a, b;
+	int fence, vgem, handle;
 
 	vgem = vgem_open();
 	if (vgem < 0)
 		SKIP(return, "no vgem device");
-	ASSERT_EQ(0, make_buffer(VDMABUF, size, self->vdmabuf, &a));
-	ASSERT_EQ(0, make_buffer(VDMABUF, size, self->vdmabuf, &b));
-	cpu_fill(&a, 111);
-	ha = imp_import(self->dev, a.fd, 0);
-	hb = imp_import(self->dev, b.fd, 0);
-	handle = vgem_import(vgem, a.fd);
+	import_vdmabuf(_metadata, self->dev, self->vdmabuf, size, &a);
+	import_vdmabuf(_metadata, self->dev, self->vdmabuf, size, &b);
+	cpu_fill(&a.b, 111);
+	handle = vgem_import(vgem, a.b.fd);
 	ASSERT_LE(0, handle);
 	attach.handle = handle;
 	ASSERT_EQ(0, ioctl(vgem, DRM_IOCTL_VGEM_FENCE_ATTACH, &attach));
 
-	fence = imp_copy(self->dev, ha, hb, 0, 0, size);
+	fence = imp_copy(self->dev, a.h, b.h, 0, 0, size);
 	ASSERT_LE(0, fence);
 	EXPECT_EQ(0, poll_events(fence, POLLIN, 100));
 	sig.fence = attach.out_fence;
 	ASSERT_EQ(0, ioctl(vgem, DRM_IOCTL_VGEM_FENCE_SIGNAL, &sig));
 	EXPECT_EQ(POLLIN, poll_events(fence, POLLIN, 10000));
 	EXPECT_EQ(1, sync_file_status(fence));
-	EXPECT_EQ(-1, cpu_check(&b, 111));
+	EXPECT_EQ(-1, cpu_check(&b.b, 111));
 	EXPECT_EQ(0, close(fence));
 	EXPECT_EQ(0, vgem_close_handle(vgem, handle));
 	EXPECT_EQ(0, close(vgem));
-	EXPECT_EQ(0, imp_handle_op(self->dev, VDMABUF_IMPORTER_IOCTL_RELEASE, ha));
-	EXPECT_EQ(0, imp_handle_op(self->dev, VDMABUF_IMPORTER_IOCTL_RELEASE, hb));
-	free_buffer(&a);
-	free_buffer(&b);
+	release_imported(_metadata, self->dev, &a);
+	release_imported(_metadata, self->dev, &b);
 }
 
 TEST_F(importer, failed_dependencies_fail_the_copy)
 {
 	size_t size = 4 * PAGE;
-	struct buffer a, b;
-	int ha, hb, fence, w;
+	struct imported a, b;
+	int fence, w;
 
-	ASSERT_EQ(0, make_buffer(VDMABUF, size, self->vdmabuf, &a));
-	ASSERT_EQ(0, make_buffer(VDMABUF, size, self->vdmabuf, &b));
-	cpu_fill(&a, 121);
-	ha = imp_import(self->dev, a.fd, 0);
-	hb = imp_import(self->dev, b.fd, 0);
-	w = vdmabuf_fence(self->vdmabuf, a.fd, VDMABUF_USAGE_WRITE, NULL);
+	import_vdmabuf(_metadata, self->dev, self->vdmabuf, size, &a);
+	import_vdmabuf(_metadata, self->dev, self->vdmabuf, size, &b);
+	cpu_fill(&a.b, 121);
+	w = vdmabuf_fence(self->vdmabuf, a.b.fd, VDMABUF_USAGE_WRITE, NULL);
 	ASSERT_LE(0, w);
-	fence = imp_copy(self->dev, ha, hb, 0, 0, size);
+	fence = imp_copy(self->dev, a.h, b.h, 0, 0, size);
 	ASSERT_LE(0, fence);
 	/* The writer of A fails: the copy must not run, and says why. */
 	ASSERT_EQ(0, vdmabuf_signal(self->vdmabuf, w, -EIO));
 	EXPECT_EQ(POLLIN, poll_events(fence, POLLIN, 10000));
 	EXPECT_EQ(-EIO, sync_file_status(fence));
-	dmabuf_sync(b.fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
-	EXPECT_EQ(-1, first_nonzero(b.map, size));
-	dmabuf_sync(b.fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
+	dmabuf_sync(b.b.fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
+	EXPECT_EQ(-1, first_nonzero(b.b.map, size));
+	dmabuf_sync(b.b.fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
 	EXPECT_EQ(0, close(fence));
-	EXPECT_EQ(0, imp_handle_op(self->dev, VDMABUF_IMPORTER_IOCTL_RELEASE, ha));
-	EXPECT_EQ(0, imp_handle_op(self->dev, VDMABUF_IMPORTER_IOCTL_RELEASE, hb));
-	free_buffer(&a);
-	free_buffer(&b);
+	release_imported(_metadata, self->dev, &a);
+	release_imported(_metadata, self->dev, &b);
 }
 
 TEST_F(importer, copies_run_in_order)
 {
 	size_t size = 4 * PAGE;
-	struct buffer a, b, c;
-	int ha, hb, hc, f1, f2;
+	struct imported a, b, c;
+	int f1, f2;
 
-	ASSERT_EQ(0, make_buffer(VDMABUF, size, self->vdmabuf, &a));
-	ASSERT_EQ(0, make_buffer(VDMABUF, size, self->vdmabuf, &b));
-	ASSERT_EQ(0, make_buffer(VDMABUF, size, self->vdmabuf, &c));
-	cpu_fill(&a, 131);
-	ha = imp_import(self->dev, a.fd, 0);
-	hb = imp_import(self->dev, b.fd, 0);
-	hc = imp_import(self->dev, c.fd, 0);
+	import_vdmabuf(_metadata, self->dev, self->vdmabuf, size, &a);
+	import_vdmabuf(_metadata, self->dev, self->vdmabuf, size, &b);
+	import_vdmabuf(_metadata, self->dev, self->vdmabuf, size, &c);
+	cpu_fill(&a.b, 131);
 	/* B = A, then C = B: the second job depends on the first through B's fences. */
-	f1 = imp_copy(self->dev, ha, hb, 0, 0, size);
-	f2 = imp_copy(self->dev, hb, hc, 0, 0, size);
+	f1 = imp_copy(self->dev, a.h, b.h, 0, 0, size);
+	f2 = imp_copy(self->dev, b.h, c.h, 0, 0, size);
 	ASSERT_LE(0, f1);
 	ASSERT_LE(0, f2);
 	EXPECT_EQ(POLLIN, poll_events(f2, POLLIN, 10000));
 	EXPECT_EQ(1, sync_file_status(f1));
-	EXPECT_EQ(-1, cpu_check(&c, 131));
+	EXPECT_EQ(-1, cpu_check(&c.b, 131));
 	EXPECT_EQ(0, close(f1));
 	EXPECT_EQ(0, close(f2));
-	imp_handle_op(self->dev, VDMABUF_IMPORTER_IOCTL_RELEASE, ha);
-	imp_handle_op(self->dev, VDMABUF_IMPORTER_IOCTL_RELEASE, hb);
-	imp_handle_op(self->dev, VDMABUF_IMPORTER_IOCTL_RELEASE, hc);
-	free_buffer(&a);
-	free_buffer(&b);
-	free_buffer(&c);
+	release_imported(_metadata, self->dev, &a);
+	release_imported(_metadata, self->dev, &b);
+	release_imported(_metadata, self->dev, &c);
 }
 
 TEST_F(importer, unload_refused_while_open)
