@@ -4,6 +4,7 @@
 #
 #   make demo               bring up the toolchain and test kernel if needed, boot a VM, show the drivers
 #   make check              build everything and run every test suite in VMs
+#   make stress             the race tests of make check, each ten times longer
 #   make KDIR=<dir>         build the two modules against your own Rust-enabled kernel build tree
 #   make                    build the two modules against the project's test kernel
 
@@ -43,4 +44,7 @@ check:
 bench:
 	sh scripts/bench.sh
 
-.PHONY: modules kdir-check clean demo check bench
+stress:
+	sh scripts/stress.sh
+
+.PHONY: modules kdir-check clean demo check bench stress

@@ -8,7 +8,7 @@ start=$(date +%s)
 kdir=$(sh "$TOP/scripts/build.sh")
 log "built in $(( $(date +%s) - start )) s"
 
-plans="project peer-kunit peer-selftests"
+plans="project stress peer-kunit peer-selftests"
 in_root sh -c '
 	kdir=$1
 	d=/src/build/vm/build-checks

@@ -9,11 +9,14 @@ use crate::{
             Exported,
             Exporter,
             ExporterOps,
+            FaultVma,
             Locked,
+            VmFault,
             Vma,
             Vmap, //
         },
         pages::Pages,
+        resv::Usage,
         sg_table::{
             self,
             MappedSgTable,
@@ -27,7 +30,8 @@ use crate::{
     stats::{
         BufferAccount,
         Live,
-        STATS, //
+        Stats,
+        Transient, //
     },
 };
 use core::ptr::NonNull;
@@ -40,7 +44,13 @@ use kernel::{
         Arc,
         Mutex, //
     },
+    time::Delta,
 };
+
+/// How long a migration waits for the fences in the buffer's reservation object. Every fence a
+/// driver of this project adds signals within 10 s; a foreign one that takes longer makes the
+/// migration fail with `ETIMEDOUT` rather than block the caller for long.
+pub(crate) const MIGRATE_FENCE_TIMEOUT: Delta = Delta::from_millis(12_000);
 
 /// The operations of vdmabuf's dma-bufs.
 static OPS: ExporterOps<VdmaBuffer> = ExporterOps::new();
@@ -50,6 +60,8 @@ static OPS: ExporterOps<VdmaBuffer> = ExporterOps::new();
 pub(crate) struct VdmaBuffer {
     #[pin]
     state: Mutex<State>,
+    /// The counters this buffer shows in: the module's, or a KUnit test's own.
+    stats: &'static Stats,
     _account: BufferAccount,
     /// The debugfs listing of live buffers and this buffer's entry in it.
     tracked: Option<(Arc<Registry>, Arc<Tracked>)>,
@@ -76,16 +88,17 @@ struct State {
 }
 
 impl VdmaBuffer {
-    /// Returns the initialiser of a buffer over `pages`, counted by `account` and, if given,
-    /// listed in a registry.
+    /// Returns the initialiser of a buffer over `pages`, counted by `account` in `stats` and,
+    /// if given, listed in a registry.
     pub(crate) fn new(
         pages: Pages,
+        stats: &'static Stats,
         account: BufferAccount,
         tracked: Option<(Arc<Registry>, Arc<Tracked>)>,
     ) -> Result<impl PinInit<Self, Error>> {
         let pages = Arc::new(pages, GFP_KERNEL)?;
         if let Some((_, t)) = &tracked {
-            t.set_backing(pages.blocks()[0].pfn(), pages.blocks().len());
+            t.set_backing(&pages);
         }
         Ok(try_pin_init!(Self {
             state <- new_mutex!(State {
@@ -93,38 +106,63 @@ impl VdmaBuffer {
                 pins: 0,
                 vmap: None,
             }),
+            stats,
             _account: account,
             tracked,
         }? Error))
     }
 }
 
-/// Moves `buf` to new pages, as a device evicting VRAM would. Importers' and userspace's
-/// mappings are torn down and refault onto the new pages; the contents carry over.
+/// Moves `buf` to new pages, as a device evicting VRAM would, keeping every byte: what the
+/// CPU wrote through any mapping before the call returns, and what devices wrote in jobs whose
+/// fences are in the buffer's reservation object.
 ///
-/// Fails with `EBUSY` while the buffer is pinned or vmapped.
-pub(crate) fn migrate(buf: &Exported<VdmaBuffer>) -> Result {
+/// The protocol is TTM's: under the reservation lock, refuse while pinned or vmapped (`EBUSY`),
+/// tell dynamic importers to drop their mappings, wait for every fence (a device may still be
+/// working on the old pages until its fence signals; interruptibly, at most
+/// [`MIGRATE_FENCE_TIMEOUT`], else `ETIMEDOUT`), then, under the state lock that page faults
+/// take, remove userspace's mappings, copy and swap. Only then are the old pages freed. While
+/// both copies exist the new one counts against `max_total` (`ENOSPC`).
+pub(crate) fn migrate(buf: &Exported<VdmaBuffer>, max_total: usize) -> Result {
+    let data = buf.data();
+    let _transient = Transient::new(data.stats, buf.size(), max_total)?;
     // Allocate outside the lock: a large allocation may take a while.
     let new = Arc::new(Pages::alloc(buf.size())?, GFP_KERNEL)?;
     let locked = buf.lock()?;
-    let old = {
-        let mut state = locked.data().state.lock();
+    {
+        // Pins and kernel mappings are made under the reservation lock, so this holds until
+        // the lock is dropped.
+        let state = data.state.lock();
         if state.pins > 0 || state.vmap.is_some() {
             return Err(EBUSY);
         }
-        new.copy_from(&state.pages)?;
-        if let Some((_, t)) = &locked.data().tracked {
-            t.set_backing(new.blocks()[0].pfn(), new.blocks().len());
-        }
-        let old = core::mem::replace(&mut state.pages, new);
-        // Under the state lock, so no fault can map an old page after this.
-        buf.zap_user_mappings();
-        old
-    };
-    // Dynamic importers drop their mappings; until they do, those keep `old` alive.
+    }
+    // Dynamic importers drop their mappings now and cannot map again until the lock is dropped.
     locked.invalidate_mappings();
-    STATS.migrations.add(1, Relaxed);
+    // New fences are added only under the reservation lock, which is held: after this wait no
+    // device touches the old pages any more.
+    if !buf
+        .resv()
+        .wait_timeout(Usage::Bookkeep, true, MIGRATE_FENCE_TIMEOUT)?
+    {
+        return Err(ETIMEDOUT);
+    }
+    let old = {
+        let mut state = data.state.lock();
+        // Zap before the copy: a CPU write through a userspace mapping after this faults, and
+        // the fault waits on `state` and then maps the new pages. Zapping after the copy would
+        // lose every write made in between.
+        buf.zap_user_mappings();
+        new.copy_from(&state.pages)?;
+        if let Some((_, t)) = &data.tracked {
+            t.set_backing(&new);
+        }
+        core::mem::replace(&mut state.pages, new)
+    };
+    data.stats.migrations.add(1, Relaxed);
     drop(locked);
+    // DMA mappings of static importers cannot exist (they pin); those of dynamic importers were
+    // dropped above. So this frees the old pages.
     drop(old);
     Ok(())
 }
@@ -143,9 +181,9 @@ impl Exporter for VdmaBuffer {
         &OPS
     }
 
-    fn attach(_buf: &Exported<Self>, _attach: &Attachment) -> Result<AttachData> {
+    fn attach(buf: &Exported<Self>, _attach: &Attachment) -> Result<AttachData> {
         Ok(AttachData {
-            _live: Live::new(&STATS.attachments),
+            _live: Live::new(&buf.data().stats.attachments),
         })
     }
 
@@ -156,7 +194,11 @@ impl Exporter for VdmaBuffer {
 
     fn unpin(buf: &Locked<'_, Self>, _attach: &Attachment) {
         let mut state = buf.data().state.lock();
-        state.pins = state.pins.saturating_sub(1);
+        match state.pins.checked_sub(1) {
+            Some(pins) => state.pins = pins,
+            // The core pairs every unpin with a pin, so this is a core or importer bug.
+            None => pr_err!("unpin without a pin\n"),
+        }
     }
 
     fn map(
@@ -168,22 +210,27 @@ impl Exporter for VdmaBuffer {
         let pages = buf.data().state.lock().pages.clone();
         let dev = attach.device();
         let table = SgTable::new(pages, sg_table::max_segment(dev))?.dma_map(dev, dir)?;
-        STATS.maps.add(1, Relaxed);
+        buf.data().stats.maps.add(1, Relaxed);
         Ok(table)
     }
 
     fn unmap(
-        _buf: &Locked<'_, Self>,
+        buf: &Locked<'_, Self>,
         _attach: &Attachment,
         _data: &AttachData,
         table: MappedSgTable,
     ) {
-        STATS.maps.add(-1, Relaxed);
+        buf.data().stats.maps.add(-1, Relaxed);
         drop(table);
     }
 
-    fn begin_cpu_access(buf: &Exported<Self>, _dir: DataDirection) -> Result {
-        buf.sync_mappings(true)?;
+    fn begin_cpu_access(buf: &Exported<Self>, dir: DataDirection) -> Result {
+        // The core waits for the fences only after this callback (7.2: `dma_buf_begin_cpu_access`),
+        // but invalidating CPU caches before a device's write has landed would let the CPU read
+        // stale lines on non-coherent systems: wait first, as implicit sync orders this access.
+        let write = dir != DataDirection::FromDevice;
+        buf.resv().wait(Usage::for_access(write), true)?;
+        buf.sync_mappings_for_cpu()?;
         if let Some(vmap) = &buf.data().state.lock().vmap {
             vmap.invalidate();
         }
@@ -194,14 +241,20 @@ impl Exporter for VdmaBuffer {
         if let Some(vmap) = &buf.data().state.lock().vmap {
             vmap.flush();
         }
-        buf.sync_mappings(false)
+        // Uninterruptible: in-kernel callers often ignore this result, so a signal must not be
+        // able to skip the flush.
+        buf.sync_mappings_for_device();
+        Ok(())
     }
 
-    fn mmap(buf: &Exported<Self>, vma: &Vma) -> Result {
-        vma.map_pages(&buf.data().state.lock().pages)
+    fn mmap(_buf: &Exported<Self>, _vma: &Vma) -> Result {
+        // Nothing to refuse: the core checked the range, the layer refuses private mappings.
+        Ok(())
     }
 
-    fn fault(buf: &Exported<Self>, vma: &Vma) -> Result {
+    fn fault(buf: &Exported<Self>, vma: &FaultVma) -> VmFault {
+        // Under `state`, which migration zaps under: the pages installed here are either zapped
+        // by a migration that follows, or are the pages a migration swapped in.
         vma.insert_pages(&buf.data().state.lock().pages)
     }
 
@@ -230,15 +283,21 @@ mod tests {
         import::Import,
         sg_table::Segment,
     };
+    use crate::fences::TimedFence;
     use kernel::{
         page::PAGE_SIZE,
-        sync::aref::ARef, //
+        sync::aref::ARef,
+        time::hrtimer::HrTimerPointer, //
     };
 
+    /// The counters of the buffers these tests make, apart from the module's, which show only
+    /// userspace's buffers.
+    static TEST_STATS: Stats = Stats::new();
+
     fn export(size: usize) -> Result<ARef<Exported<VdmaBuffer>>> {
-        let account = BufferAccount::new(size, usize::MAX, usize::MAX)?;
+        let account = BufferAccount::new(&TEST_STATS, size, usize::MAX, usize::MAX)?;
         Exported::export(
-            VdmaBuffer::new(Pages::alloc(size)?, account, None)?,
+            VdmaBuffer::new(Pages::alloc(size)?, &TEST_STATS, account, None)?,
             ExportOptions {
                 size,
                 writable: true,
@@ -282,9 +341,9 @@ mod tests {
             .all(|s| s.addr % PAGE_SIZE as u64 == 0 && s.len % PAGE_SIZE == 0));
         assert!(segs.iter().all(|s| s.len <= max));
         // A static importer's mapping pins the buffer: no migration under it.
-        assert_eq!(migrate(&buf), Err(EBUSY));
+        assert_eq!(migrate(&buf, usize::MAX), Err(EBUSY));
         import.lock()?.unmap();
-        migrate(&buf)?;
+        migrate(&buf, usize::MAX)?;
         Ok(())
     }
 
@@ -304,7 +363,7 @@ mod tests {
         let (fresh, _) = segments(&import, DataDirection::ToDevice)?;
         assert!(fresh);
         // Mapped by a dynamic importer but not pinned: migration goes ahead and tells it.
-        migrate(&buf)?;
+        migrate(&buf, usize::MAX)?;
         assert_eq!(import.invalidations(), 1);
         assert!(!import.lock()?.is_mapped());
         let (fresh, segs) = segments(&import, DataDirection::ToDevice)?;
@@ -319,15 +378,41 @@ mod tests {
     }
 
     #[test]
+    fn migration_waits_for_every_fence() -> Result {
+        let buf = export(4 * PAGE_SIZE)?;
+        // A device job still using the buffer: its fence is the only thing that says so, and
+        // bookkeeping usage hides it from implicit sync but not from memory management.
+        let job = TimedFence::new(c"vdmabuf-kunit")?;
+        buf.resv().lock()?.add_fence(job.fence(), Usage::Bookkeep)?;
+        let _timer = job.clone().start(Delta::from_millis(50));
+        migrate(&buf, usize::MAX)?;
+        assert!(job.fence().is_signaled());
+        Ok(())
+    }
+
+    #[test]
+    fn migration_copy_counts_against_the_total() -> Result {
+        let size = 16 * PAGE_SIZE;
+        let buf = export(size)?;
+        let held = usize::try_from(TEST_STATS.bytes.load(Relaxed)).map_err(|_| EINVAL)?;
+        assert!(held >= size);
+        assert_eq!(migrate(&buf, held + size - 1), Err(ENOSPC));
+        migrate(&buf, held + size)?;
+        // The second copy is uncounted once the old one is gone.
+        assert_eq!(TEST_STATS.bytes.load(Relaxed), held as i64);
+        Ok(())
+    }
+
+    #[test]
     fn vmap_blocks_migration_until_released() -> Result {
         let dev = DmaDevice::new(c"vdmabuf-kunit-vmap")?;
         let buf = export(4 * PAGE_SIZE)?;
         let import = Import::new(as_dma_buf(&buf), dev.device(), true)?;
         let vmap = Import::vmap(&import)?;
         vmap.write(PAGE_SIZE, b"vdmabuf")?;
-        assert_eq!(migrate(&buf), Err(EBUSY));
+        assert_eq!(migrate(&buf, usize::MAX), Err(EBUSY));
         drop(vmap);
-        migrate(&buf)?;
+        migrate(&buf, usize::MAX)?;
         let mut back = [0u8; 7];
         Import::vmap(&import)?.read(PAGE_SIZE, &mut back)?;
         assert_eq!(&back, b"vdmabuf");
@@ -340,9 +425,9 @@ mod tests {
         let buf = export(PAGE_SIZE)?;
         let import = Import::new(as_dma_buf(&buf), dev.device(), true)?;
         import.lock()?.pin()?;
-        assert_eq!(migrate(&buf), Err(EBUSY));
+        assert_eq!(migrate(&buf, usize::MAX), Err(EBUSY));
         import.lock()?.unpin();
-        migrate(&buf)?;
+        migrate(&buf, usize::MAX)?;
         Ok(())
     }
 

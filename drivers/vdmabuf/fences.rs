@@ -1,20 +1,29 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Fences that userspace attaches to buffers through `/dev/vdmabuf` and signals by handle.
+//! Fences that userspace attaches to vdmabuf's buffers through `/dev/vdmabuf` and signals by
+//! handle.
 //!
 //! Each fence gets a context of its own, as vgem's do, because userspace signals them in any
-//! order. Every fence signals at the latest when its timer fires (`fence_timeout_ms`) or when the
-//! file that made it is closed: there are no indefinite fences.
+//! order. Every fence signals at the latest when its timer fires (`fence_timeout_ms`, at most
+//! [`MAX_TIMEOUT_MS`]) or when the file that made it is closed: there are no indefinite fences.
+//! As with vgem, they go only on the driver's own buffers: `Documentation/driver-api/dma-buf.rst`
+//! forbids userspace-controlled fences on other drivers' buffers. A test that wants such a fence
+//! on a foreign buffer exports it as a sync_file and imports that into the buffer with the
+//! standard `DMA_BUF_IOCTL_IMPORT_SYNC_FILE`, which is the dma-buf core's decision, not ours.
 
-use crate::dma_buf::{
-    buffer::DmaBuf,
-    errno,
-    fence::{
-        DriverFence,
-        FenceContext, //
+use crate::{
+    buffer::VdmaBuffer,
+    dma_buf::{
+        buffer::DmaBuf,
+        errno,
+        fence::{
+            DriverFence,
+            Fence,
+            FenceContext, //
+        },
+        resv::Usage,
+        sync_file,
     },
-    resv::Usage,
-    sync_file,
 };
 use kernel::{
     bindings,
@@ -26,6 +35,7 @@ use kernel::{
         RBTreeNodeReservation, //
     },
     sync::{
+        aref::ARef,
         Arc,
         ArcBorrow,
         Mutex, //
@@ -46,6 +56,9 @@ use kernel::{
     uaccess::UserSliceWriter,
 };
 
+/// The longest `fence_timeout_ms` the module accepts, vgem's fixed timeout.
+pub(crate) const MAX_TIMEOUT_MS: u32 = 10_000;
+
 /// A fence with a timer that signals it with `-ETIMEDOUT` if nobody does first.
 #[pin_data]
 pub(crate) struct TimedFence {
@@ -65,6 +78,13 @@ impl TimedFence {
             }? Error),
             GFP_KERNEL,
         )
+    }
+}
+
+impl TimedFence {
+    /// Returns the consumer side of the fence.
+    pub(crate) fn fence(&self) -> &ARef<Fence> {
+        self.fence.fence()
     }
 }
 
@@ -104,9 +124,9 @@ struct Inner {
 
 /// What [`FenceTable::attach`] needs from the ioctl.
 pub(crate) struct AttachRequest {
-    /// The dma-buf to fence.
+    /// The dma-buf to fence: one of vdmabuf's (`EINVAL` for others).
     pub(crate) fd: i32,
-    /// How the fence uses the buffer.
+    /// How the fence uses the buffer: `Read` or `Write`.
     pub(crate) usage: Usage,
     /// Whether to return a sync_file.
     pub(crate) sync_file: bool,
@@ -133,6 +153,11 @@ impl FenceTable {
         report: impl FnOnce(u32, i32) -> Result,
     ) -> Result {
         let buf = DmaBuf::get(req.fd)?;
+        if buf.downcast::<VdmaBuffer>().is_none()
+            || !matches!(req.usage, Usage::Read | Usage::Write)
+        {
+            return Err(EINVAL);
+        }
         // Everything that can fail or allocate happens before the fence is visible.
         let timed = TimedFence::new(c"vdmabuf-user")?;
         let node = RBTreeNodeReservation::new(GFP_KERNEL)?;
@@ -145,15 +170,17 @@ impl FenceTable {
         let handle = self.next_handle()?;
         // CAST: File descriptors fit in an `i32`.
         let sync_fd = sync.as_ref().map_or(-1, |(fd, _)| fd.reserved_fd() as i32);
+        // The timer runs before the fence can be seen, so its completion never depends on the
+        // rest of this ioctl.
+        let timer = timed.clone().start(req.timeout);
         let res = report(handle, sync_fd).and_then(|()| Self::publish(&buf, &timed, req.usage));
         if let Err(e) = res {
-            // Nobody saw the fence; it goes quietly.
+            // Nobody saw the fence; it goes quietly, and dropping `timer` cancels the timer.
             timed.fence.signal(Err(errno::canceled()));
             return Err(e);
         }
 
         // Visible now: from here the fence must and will signal, by handle, timer or close.
-        let timer = timed.clone().start(req.timeout);
         let node = node.into_node(
             handle,
             Entry {
@@ -180,7 +207,7 @@ impl FenceTable {
         let resv = buf.resv().lock()?;
         if !resv
             .resv()
-            .test_signaled(Usage::to_wait_for(usage <= Usage::Write))
+            .test_signaled(Usage::for_access(usage == Usage::Write))
         {
             return Err(EBUSY);
         }
@@ -222,9 +249,10 @@ pub(crate) fn report(
     }
 }
 
-/// Returns the time after which fences signal on their own, from the module parameter.
+/// Returns the time after which fences signal on their own, from the module parameter, which
+/// module init checked against [`MAX_TIMEOUT_MS`].
 pub(crate) fn timeout(ms: u32) -> Delta {
-    Delta::from_millis(i64::from(ms))
+    Delta::from_millis(i64::from(ms.min(MAX_TIMEOUT_MS)))
 }
 
 #[kunit_tests(vdmabuf_fences)]

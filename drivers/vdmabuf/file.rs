@@ -29,7 +29,10 @@ use crate::{
         Registry,
         Tracked, //
     },
-    stats::BufferAccount,
+    stats::{
+        BufferAccount,
+        STATS, //
+    },
     uapi, Limits,
 };
 use kernel::{
@@ -65,7 +68,7 @@ impl MiscDevice for VdmabufFile {
     type Ptr = Pin<KBox<Self>>;
 
     fn open(_file: &File, misc: &MiscDeviceRegistration<Self>) -> Result<Pin<KBox<Self>>> {
-        let registry = MiscRegistration::<Self>::open_data(misc)?;
+        let registry = MiscRegistration::<Self>::data_of(misc).clone();
         KBox::pin_init(
             pin_init!(VdmabufFile {
                 registry,
@@ -79,7 +82,7 @@ impl MiscDevice for VdmabufFile {
         let user = UserSlice::new(UserPtr::from_addr(arg), _IOC_SIZE(cmd));
         match cmd {
             uapi::IOCTL_CREATE => create(user, &me.registry),
-            uapi::IOCTL_MIGRATE => migrate(user),
+            uapi::IOCTL_MIGRATE => migrate(user, Limits::get().max_total),
             uapi::IOCTL_FENCE_ATTACH => me.fence_attach(user),
             uapi::IOCTL_FENCE_SIGNAL => me.fence_signal(user),
             _ => Err(ENOTTY),
@@ -87,7 +90,8 @@ impl MiscDevice for VdmabufFile {
     }
 }
 
-impl SharedData for VdmabufFile {
+// SAFETY: `VdmabufFile` is registered only by the module's `MiscRegistration`.
+unsafe impl SharedData for VdmabufFile {
     type Data = Arc<Registry>;
 }
 
@@ -99,9 +103,15 @@ impl VdmabufFile {
         if args.flags & !uapi::FENCE_SYNC_FILE != 0 || args.pad != 0 {
             return Err(EINVAL);
         }
+        // Implicit sync's usages only: KERNEL and BOOKKEEP are for the memory management of the
+        // buffer's own driver, and a KERNEL fence would stall every static importer's map.
+        let usage = match Usage::from_u32(args.usage)? {
+            usage @ (Usage::Read | Usage::Write) => usage,
+            Usage::Kernel | Usage::Bookkeep => return Err(EINVAL),
+        };
         let req = AttachRequest {
             fd: args.fd,
-            usage: Usage::from_u32(args.usage)?,
+            usage,
             sync_file: args.flags & uapi::FENCE_SYNC_FILE != 0,
             timeout: fences::timeout(Limits::get().fence_timeout_ms),
         };
@@ -124,12 +134,17 @@ fn create(user: UserSlice, registry: &Arc<Registry>) -> Result<isize> {
     let mut args: uapi::Create = reader.read()?;
     let limits = Limits::get();
     let req = args.validate(limits.max_size)?;
-    let account = BufferAccount::new(req.size, limits.max_buffers, limits.max_total)?;
+    let account = BufferAccount::new(&STATS, req.size, limits.max_buffers, limits.max_total)?;
 
     let pages = Pages::alloc(req.size)?;
     let tracked = Tracked::new(req.size)?;
     let buf = Exported::export(
-        VdmaBuffer::new(pages, account, Some((registry.clone(), tracked.clone())))?,
+        VdmaBuffer::new(
+            pages,
+            &STATS,
+            account,
+            Some((registry.clone(), tracked.clone())),
+        )?,
         ExportOptions {
             size: req.size,
             writable: req.rdwr,
@@ -150,14 +165,15 @@ fn create(user: UserSlice, registry: &Arc<Registry>) -> Result<isize> {
     Ok(0)
 }
 
-/// IOCTL: migrate: move a buffer's contents to new pages.
-fn migrate(user: UserSlice) -> Result<isize> {
+/// IOCTL: migrate: move a buffer's contents to new pages; the second copy counts against
+/// `max_total` while it exists.
+fn migrate(user: UserSlice, max_total: usize) -> Result<isize> {
     let args: uapi::Migrate = user.reader().read()?;
     if args.flags != 0 {
         return Err(EINVAL);
     }
     let dmabuf = DmaBuf::get(args.fd)?;
     let buf = dmabuf.downcast::<VdmaBuffer>().ok_or(EINVAL)?;
-    buffer::migrate(buf)?;
+    buffer::migrate(buf, max_total)?;
     Ok(0)
 }

@@ -3,6 +3,7 @@
 //! The live buffers, for `/sys/kernel/debug/vdmabuf/buffers`: where each one's memory is, so a
 //! test can check that an importer's DMA addresses are the exporter's own pages.
 
+use crate::dma_buf::pages::Pages;
 use core::fmt;
 use kernel::{
     new_mutex,
@@ -44,11 +45,15 @@ impl Tracked {
     }
 
     /// Records where the buffer's memory now is.
-    pub(crate) fn set_backing(&self, first_pfn: usize, blocks: usize) {
-        // CAST: Physical addresses and block counts fit in an `i64`.
-        self.first_phys
-            .store((first_pfn * PAGE_SIZE) as i64, Relaxed);
-        self.blocks.store(blocks as i64, Relaxed);
+    pub(crate) fn set_backing(&self, pages: &Pages) {
+        // CAST: Page frame numbers fit in a `u64` on every architecture; physical addresses
+        // (`phys_addr_t`) are at most 64 bits, so the product does not overflow, unlike a
+        // `usize` product on 32-bit kernels with more than 4 GiB of memory.
+        let phys = (pages.first_pfn() as u64).wrapping_mul(PAGE_SIZE as u64);
+        // CAST: Bit-for-bit: the listing prints it back as unsigned hexadecimal.
+        self.first_phys.store(phys as i64, Relaxed);
+        // CAST: A block count is far below `i64::MAX`.
+        self.blocks.store(pages.blocks().len() as i64, Relaxed);
     }
 }
 
@@ -93,7 +98,8 @@ impl Registry {
                 t.ino.load(Relaxed),
                 t.size,
                 t.blocks.load(Relaxed),
-                t.first_phys.load(Relaxed)
+                // CAST: Bit-for-bit, see `set_backing`.
+                t.first_phys.load(Relaxed) as u64
             )?;
         }
         Ok(())

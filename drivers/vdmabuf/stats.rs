@@ -23,7 +23,7 @@ use kernel::{
 pub(crate) struct Stats {
     /// Live buffers.
     pub(crate) buffers: Atomic<i64>,
-    /// Bytes of live buffers.
+    /// Bytes of live buffers, plus the second copy of buffers being migrated.
     pub(crate) bytes: Atomic<i64>,
     /// Live attachments.
     pub(crate) attachments: Atomic<i64>,
@@ -33,14 +33,22 @@ pub(crate) struct Stats {
     pub(crate) migrations: Atomic<i64>,
 }
 
-/// The module's counters.
-pub(crate) static STATS: Stats = Stats {
-    buffers: Atomic::new(0),
-    bytes: Atomic::new(0),
-    attachments: Atomic::new(0),
-    maps: Atomic::new(0),
-    migrations: Atomic::new(0),
-};
+impl Stats {
+    /// All counters at zero.
+    pub(crate) const fn new() -> Self {
+        Self {
+            buffers: Atomic::new(0),
+            bytes: Atomic::new(0),
+            attachments: Atomic::new(0),
+            maps: Atomic::new(0),
+            migrations: Atomic::new(0),
+        }
+    }
+}
+
+/// The module's counters: userspace's buffers only. KUnit tests count theirs elsewhere, so a
+/// fresh load shows zeros.
+pub(crate) static STATS: Stats = Stats::new();
 
 /// The debugfs directory `/sys/kernel/debug/vdmabuf/`: one file per counter under `counts/`,
 /// and `buffers/list`, the live buffers with where their memory is. Removed on drop.
@@ -76,30 +84,79 @@ impl Debugfs {
 
 /// One live buffer counted against the limits; uncounted on drop.
 pub(crate) struct BufferAccount {
-    size: usize,
+    stats: &'static Stats,
+    size: i64,
 }
 
 impl BufferAccount {
-    /// Counts a new buffer of `size` bytes, or fails with `ENOSPC` if that would exceed
-    /// `max_buffers` buffers or `max_total` bytes.
-    pub(crate) fn new(size: usize, max_buffers: usize, max_total: usize) -> Result<Self> {
-        let size_i = i64::try_from(size).map_err(|_| EINVAL)?;
-        let account = Self { size };
-        let buffers = STATS.buffers.fetch_add(1, Relaxed) + 1;
-        let bytes = STATS.bytes.fetch_add(size_i, Relaxed) + size_i;
-        // Dropping `account` on failure takes the buffer out of the counts again.
-        if buffers as usize > max_buffers || bytes as usize > max_total {
+    /// Counts a new buffer of `size` bytes in `stats`, or fails with `ENOSPC` if that would
+    /// exceed `max_buffers` buffers or `max_total` bytes.
+    pub(crate) fn new(
+        stats: &'static Stats,
+        size: usize,
+        max_buffers: usize,
+        max_total: usize,
+    ) -> Result<Self> {
+        let size = i64::try_from(size).map_err(|_| EINVAL)?;
+        let bytes = Transient::count(stats, size, max_total)?;
+        if !add_within(&stats.buffers, 1, max_buffers) {
+            // Dropping `bytes` takes the bytes out of the count again.
             return Err(ENOSPC);
         }
-        Ok(account)
+        // The bytes are the account's now.
+        core::mem::forget(bytes);
+        Ok(Self { stats, size })
     }
 }
 
 impl Drop for BufferAccount {
     fn drop(&mut self) {
-        STATS.buffers.add(-1, Relaxed);
-        // CAST: `new` checked that the size fits in an `i64`.
-        STATS.bytes.add(-(self.size as i64), Relaxed);
+        self.stats.buffers.add(-1, Relaxed);
+        self.stats.bytes.add(-self.size, Relaxed);
+    }
+}
+
+/// Adds `n` to `counter` unless that would take it past `max`; returns whether it did. The
+/// counter never shows a value past `max`, not even for a moment.
+fn add_within(counter: &Atomic<i64>, n: i64, max: usize) -> bool {
+    let max = i64::try_from(max).unwrap_or(i64::MAX);
+    let mut old = counter.load(Relaxed);
+    loop {
+        let new = match old.checked_add(n) {
+            Some(new) if new <= max => new,
+            _ => return false,
+        };
+        match counter.cmpxchg(old, new, Relaxed) {
+            Ok(_) => return true,
+            Err(current) => old = current,
+        }
+    }
+}
+
+/// Bytes held for a while on top of the live buffers (a migration's second copy), counted
+/// against the same total; uncounted on drop.
+pub(crate) struct Transient {
+    stats: &'static Stats,
+    size: i64,
+}
+
+impl Transient {
+    /// Counts `size` more bytes in `stats`, or fails with `ENOSPC` past `max_total`.
+    pub(crate) fn new(stats: &'static Stats, size: usize, max_total: usize) -> Result<Self> {
+        Self::count(stats, i64::try_from(size).map_err(|_| EINVAL)?, max_total)
+    }
+
+    fn count(stats: &'static Stats, size: i64, max_total: usize) -> Result<Self> {
+        if !add_within(&stats.bytes, size, max_total) {
+            return Err(ENOSPC);
+        }
+        Ok(Self { stats, size })
+    }
+}
+
+impl Drop for Transient {
+    fn drop(&mut self) {
+        self.stats.bytes.add(-self.size, Relaxed);
     }
 }
 

@@ -37,7 +37,7 @@ module! {
         },
         fence_timeout_ms: u32 {
             default: 10000,
-            description: "Fences signal with -ETIMEDOUT after this many milliseconds",
+            description: "Fences signal with -ETIMEDOUT after this many milliseconds (at most 10000)",
         },
     },
 }
@@ -62,6 +62,10 @@ impl Limits {
     }
 }
 
+/// The file operations of `/dev/vdmabuf`, owned by this module.
+static FOPS: dma_buf::misc::MiscFops<file::VdmabufFile> =
+    dma_buf::misc::MiscFops::new(&THIS_MODULE);
+
 /// The module: the `/dev/vdmabuf` control device and the debugfs directory.
 struct VdmabufModule {
     _misc: dma_buf::misc::MiscRegistration<file::VdmabufFile>,
@@ -77,10 +81,19 @@ impl Drop for VdmabufModule {
 }
 
 impl kernel::Module for VdmabufModule {
-    fn init(module: &'static ThisModule) -> Result<Self> {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        let timeout = *module_parameters::fence_timeout_ms.value();
+        if timeout > fences::MAX_TIMEOUT_MS {
+            pr_err!(
+                "fence_timeout_ms={} is above {}: fences on shared buffers must signal in bounded time\n",
+                timeout,
+                fences::MAX_TIMEOUT_MS
+            );
+            return Err(EINVAL);
+        }
         let registry = registry::Registry::new()?;
         let debugfs = KBox::pin_init(stats::Debugfs::new(registry.clone()), GFP_KERNEL)?;
-        let misc = dma_buf::misc::MiscRegistration::register(c"vdmabuf", module, registry)?;
+        let misc = dma_buf::misc::MiscRegistration::register(c"vdmabuf", &FOPS, registry)?;
         Ok(Self {
             _misc: misc,
             _debugfs: debugfs,
@@ -98,7 +111,7 @@ mod tests {
     fn control_device_pins_module() -> Result {
         let misc = dma_buf::misc::MiscRegistration::<file::VdmabufFile>::register(
             c"vdmabuf-kunit",
-            &THIS_MODULE,
+            &FOPS,
             registry::Registry::new()?,
         )?;
         assert_eq!(misc.fops().owner, THIS_MODULE.as_ptr());

@@ -47,7 +47,10 @@ use kernel::{
         Arc,
         Mutex, //
     },
-    types::Opaque, //
+    types::{
+        NotThreadSafe,
+        Opaque, //
+    },
 };
 
 /// Converts a C DMA direction into a [`DataDirection`].
@@ -114,7 +117,11 @@ impl DmaBuf {
     /// Returns the dma-buf's file, for installing a file descriptor
     /// (see [`kernel::fs::file::FileDescriptorReservation`]).
     pub(crate) fn file(&self) -> &File {
-        // SAFETY: `file` is set at export and lives as long as the dma-buf.
+        // SAFETY: `file` is set at export and lives as long as the dma-buf, which `self` keeps
+        // alive. `fdget_pos` skips `f_pos_lock` only for files with `FMODE_ATOMIC_POS`, which
+        // `do_dentry_open` sets for regular files and directories only (7.2: `fs/open.c`); a
+        // dma-buf file is a pseudo file made by `alloc_file_pseudo`, so no light `fdget_pos`
+        // region can exist on it.
         unsafe { File::from_raw_file((*self.as_raw()).file) }
     }
 
@@ -133,7 +140,10 @@ impl DmaBuf {
 
     /// Returns the exporter's name.
     pub(crate) fn exporter_name(&self) -> &CStr {
-        // SAFETY: `exp_name` is a non-NULL static string set at export (the core checks it).
+        // SAFETY: `exp_name` is set at export and never changes. The core does not check it
+        // (7.2: `dma_buf_export` checks only `priv`, `ops` and the mandatory operations), so this
+        // trusts the exporter, as `dma_buf_debug_show` and fdinfo do, to pass a string that
+        // lives as long as the buffer; every in-tree exporter passes a static one.
         unsafe { CStr::from_char_ptr((*self.as_raw()).exp_name) }
     }
 
@@ -263,16 +273,18 @@ pub(crate) trait Exporter: Sized + Send + Sync + 'static {
         Ok(())
     }
 
-    /// Sets up a shared userspace mapping (private ones are refused before). Called without the
-    /// lock.
+    /// Accepts or refuses a shared userspace mapping (private ones are refused before). The
+    /// layer makes it a page-frame mapping with no pages: [`Exporter::fault`] installs them on
+    /// first access and after [`Exported::zap_user_mappings`]. Called without the lock, with the
+    /// mmap lock held for writing.
     fn mmap(_buf: &Exported<Self>, _vma: &Vma) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
-    /// Fills in a mapping set up by [`Exporter::mmap`] whose pages were zapped (see
-    /// [`Exported::zap_user_mappings`]). Called with the mmap lock held for reading.
-    fn fault(_buf: &Exported<Self>, _vma: &Vma) -> Result {
-        Err(EFAULT)
+    /// Installs the pages of a mapping accepted by [`Exporter::mmap`], typically with
+    /// [`FaultVma::insert_pages`]. Called with the mmap lock or the VMA's lock held for reading.
+    fn fault(_buf: &Exported<Self>, _vma: &FaultVma) -> VmFault {
+        VmFault::SIGBUS
     }
 
     /// Maps the whole buffer into the kernel's address space. Called with the lock held, only
@@ -368,9 +380,21 @@ impl<T: Exporter> Exported<T> {
     /// Takes the buffer's reservation lock, interruptibly.
     pub(crate) fn lock(&self) -> Result<ResvGuard<'_, T>> {
         // SAFETY: The dma-buf's `resv` is valid for its whole life.
-        to_result(unsafe { ffi::vdmabuf_rs_dma_resv_lock_interruptible(self.resv()) })?;
+        to_result(unsafe {
+            ffi::vdmabuf_rs_dma_resv_lock_interruptible(self.resv(), core::ptr::null_mut())
+        })?;
         // INVARIANT: The lock was taken above.
-        Ok(ResvGuard(Locked { buf: self }))
+        Ok(ResvGuard(Locked { buf: self }, NotThreadSafe))
+    }
+
+    /// Takes the buffer's reservation lock, uninterruptibly: for paths that must not be skipped,
+    /// such as the cache flush at the end of CPU access.
+    pub(crate) fn lock_uninterruptible(&self) -> ResvGuard<'_, T> {
+        // SAFETY: The dma-buf's `resv` is valid for its whole life; without a ww acquire context
+        // the lock cannot fail.
+        unsafe { bindings::dma_resv_lock(self.resv(), core::ptr::null_mut()) };
+        // INVARIANT: The lock was taken above.
+        ResvGuard(Locked { buf: self }, NotThreadSafe)
     }
 
     fn resv(&self) -> *mut bindings::dma_resv {
@@ -385,20 +409,18 @@ impl<T: Exporter> Exported<T> {
         unsafe { bindings::unmap_mapping_range((*(*self.as_raw()).file).f_mapping, 0, 0, 1) };
     }
 
-    /// Syncs every live DMA mapping of the buffer for CPU access (`for_cpu`) or back for the
-    /// devices, in the direction each was mapped.
-    pub(crate) fn sync_mappings(&self, for_cpu: bool) -> Result {
-        let locked = self.lock()?;
-        locked.for_each_attachment(|_, state| {
-            for table in state.maps.lock().iter() {
-                if for_cpu {
-                    table.sync_for_cpu();
-                } else {
-                    table.sync_for_device();
-                }
-            }
-        });
+    /// Syncs every live DMA mapping of the buffer for CPU access, in the direction each was
+    /// mapped. Takes the lock interruptibly.
+    pub(crate) fn sync_mappings_for_cpu(&self) -> Result {
+        self.lock()?.for_each_table(|table| table.sync_for_cpu());
         Ok(())
+    }
+
+    /// Syncs every live DMA mapping of the buffer back for the devices. Takes the lock
+    /// uninterruptibly, so a signal cannot skip the flush.
+    pub(crate) fn sync_mappings_for_device(&self) {
+        self.lock_uninterruptible()
+            .for_each_table(|table| table.sync_for_device());
     }
 
     /// # Safety
@@ -424,11 +446,6 @@ impl<T: Exporter> Locked<'_, T> {
         self.buf.data()
     }
 
-    /// Returns the buffer's size in bytes.
-    pub(crate) fn size(&self) -> usize {
-        self.buf.size()
-    }
-
     /// Tells every dynamic importer to drop its mappings (`dma_buf_invalidate_mappings`).
     pub(crate) fn invalidate_mappings(&self) {
         // SAFETY: The reservation lock is held, as `dma_buf_invalidate_mappings` requires.
@@ -440,6 +457,11 @@ impl<T: Exporter> Locked<'_, T> {
         let mut n = 0;
         self.for_each_attachment(|_, state| n += state.maps.lock().len());
         n
+    }
+
+    /// Calls `f` for each live DMA mapping, over all attachments.
+    fn for_each_table(&self, mut f: impl FnMut(&MappedSgTable)) {
+        self.for_each_attachment(|_, state| state.maps.lock().iter().for_each(&mut f));
     }
 
     /// Calls `f` for each attachment; the list is stable because the lock is held.
@@ -462,10 +484,12 @@ impl<T: Exporter> Locked<'_, T> {
 
 /// Holds the reservation lock of a dma-buf of exporter `T`; unlocks on drop.
 ///
+/// It is not `Send`: a ww_mutex must be released by the task that took it.
+///
 /// # Invariants
 ///
-/// The reservation lock of the buffer is held by this guard.
-pub(crate) struct ResvGuard<'a, T: Exporter>(Locked<'a, T>);
+/// The reservation lock of the buffer is held by this guard, on this thread.
+pub(crate) struct ResvGuard<'a, T: Exporter>(Locked<'a, T>, NotThreadSafe);
 
 impl<'a, T: Exporter> Deref for ResvGuard<'a, T> {
     type Target = Locked<'a, T>;
@@ -501,7 +525,9 @@ impl Attachment {
 
     /// Returns the importing device.
     pub(crate) fn device(&self) -> &Device {
-        // SAFETY: `dev` is set at attach and is valid while attached.
+        // SAFETY: `dev` is set at attach and never changes. The core takes no reference on it
+        // (7.2: `dma_buf_dynamic_attach`); the C contract is that the importer keeps its device
+        // alive until it detaches, and `self` lives no longer than the attachment.
         unsafe { Device::from_raw((*self.0.get()).dev) }
     }
 
@@ -532,7 +558,12 @@ impl<T: Exporter> AttachState<T> {
     }
 }
 
-/// A userspace mapping being set up or faulted in (`struct vm_area_struct`).
+/// A shared userspace mapping of a dma-buf of this layer (`struct vm_area_struct`), as
+/// [`Exporter::mmap`] sees it while it is being set up.
+///
+/// It has no method that installs pages: in `mmap` the VMA is not yet linked into the file's
+/// mapping, so [`Exported::zap_user_mappings`] could not find pages installed there. Pages are
+/// installed from [`Exporter::fault`] only, through [`FaultVma`].
 ///
 /// # Invariants
 ///
@@ -572,36 +603,68 @@ impl Vma {
     }
 }
 
-impl Vma {
-    /// Maps the part of `pages` that this VMA covers, starting at its page offset, in one go:
-    /// later accesses run at memory speed without faults.
-    pub(crate) fn map_pages(&self, pages: &Pages) -> Result {
-        self.for_each_run(pages, |addr, pfn, len| {
-            // SAFETY: By the type invariants the VMA is being set up with the mmap lock held for
-            // writing; `[addr, addr + len)` is inside it and `pfn` starts `len` bytes of pages
-            // that the buffer owns, and the buffer outlives the mapping (the VMA holds the file).
-            to_result(unsafe {
-                bindings::remap_pfn_range(self.raw(), addr, pfn, len, (*self.raw()).vm_page_prot)
-            })
-        })
-    }
+/// The outcome of a page fault (`vm_fault_t`), as [`Exporter::fault`] returns it to the MM.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct VmFault(bindings::vm_fault_t);
 
-    /// Like [`Vma::map_pages`], but page by page from a fault handler (after a migration zapped
-    /// the mapping), where only `vmf_insert_pfn` may be used.
-    pub(crate) fn insert_pages(&self, pages: &Pages) -> Result {
-        self.for_each_run(pages, |addr, pfn, len| {
+impl VmFault {
+    /// The pages are in place (`VM_FAULT_NOPAGE`): retry the access.
+    pub(crate) const NOPAGE: Self = Self(bindings::vm_fault_reason_VM_FAULT_NOPAGE);
+    /// The access is outside what the buffer backs (`VM_FAULT_SIGBUS`).
+    pub(crate) const SIGBUS: Self = Self(bindings::vm_fault_reason_VM_FAULT_SIGBUS);
+    /// Memory for page tables ran out (`VM_FAULT_OOM`).
+    pub(crate) const OOM: Self = Self(bindings::vm_fault_reason_VM_FAULT_OOM);
+}
+
+/// A mapping set up by the layer's `mmap`, in its fault handler: the one place that installs
+/// page-table entries.
+///
+/// # Invariants
+///
+/// The object is a valid VMA set up by `Glue::mmap`: shared, not copy-on-write, `VM_PFNMAP` and
+/// not `VM_MIXEDMAP` (the conditions under which `vmf_insert_pfn` does not `BUG`), and linked
+/// into the dma-buf file's mapping, so [`Exported::zap_user_mappings`] reaches whatever is
+/// installed in it. The fault holds the mmap lock or the VMA's lock for reading.
+#[repr(transparent)]
+pub(crate) struct FaultVma(Vma);
+
+impl Deref for FaultVma {
+    type Target = Vma;
+
+    fn deref(&self) -> &Vma {
+        &self.0
+    }
+}
+
+impl FaultVma {
+    /// Installs the part of `pages` that this VMA covers, starting at its page offset: the whole
+    /// mapping in one fault, so later accesses run at memory speed.
+    ///
+    /// The caller must hold whatever keeps `pages` the buffer's pages until the entries are
+    /// zapped (for vdmabuf, the lock that migration zaps under): the entries hold no page
+    /// references.
+    pub(crate) fn insert_pages(&self, pages: &Pages) -> VmFault {
+        let mut fault = VmFault::NOPAGE;
+        let res = self.for_each_run(pages, |addr, pfn, len| {
             for i in 0..len / PAGE_SIZE {
-                // SAFETY: The fault handler holds the mmap lock for reading; the VMA is a
-                // `VM_PFNMAP` mapping set up by `map_pages`, the address is inside it and the
-                // page frame is owned by the buffer.
+                // SAFETY: By the type invariants the VMA is a `VM_PFNMAP`, non-COW mapping and
+                // the fault holds the lock `vmf_insert_pfn` needs; the address is inside the VMA
+                // (`for_each_run` clips to it) and the page frame belongs to `pages`.
                 let ret =
                     unsafe { bindings::vmf_insert_pfn(self.raw(), addr + i * PAGE_SIZE, pfn + i) };
-                if ret != bindings::vm_fault_reason_VM_FAULT_NOPAGE {
-                    return Err(ENOMEM);
+                if ret != VmFault::NOPAGE.0 {
+                    fault = VmFault(ret);
+                    return Err(EFAULT);
                 }
             }
             Ok(())
-        })
+        });
+        match res {
+            Ok(()) => VmFault::NOPAGE,
+            Err(_) if fault != VmFault::NOPAGE => fault,
+            // The VMA reaches past the buffer: no page backs the address.
+            Err(_) => VmFault::SIGBUS,
+        }
     }
 
     /// Calls `f(addr, pfn, len)` for each run of physically contiguous memory under the VMA.
@@ -625,7 +688,8 @@ impl Vma {
             addr += len;
             skip = 0;
         }
-        // The core checks the range against the buffer's size, so this means a bug.
+        // The core checks the range against the buffer's size at mmap, and `VM_DONTEXPAND`
+        // keeps it from growing, so this means a bug.
         if addr < end {
             return Err(EINVAL);
         }
@@ -679,22 +743,35 @@ impl Vmap {
 
     /// Makes device writes visible to CPU reads through the mapping.
     pub(crate) fn invalidate(&self) {
-        // SAFETY: By the type invariants `addr` maps `len()` bytes.
-        unsafe {
-            ffi::vdmabuf_rs_invalidate_kernel_vmap_range(self.addr.as_ptr().cast(), self.c_len())
-        };
+        self.for_each_chunk(|addr, len| {
+            // SAFETY: By the type invariants `addr` maps `len()` bytes; `for_each_chunk` stays
+            // inside them.
+            unsafe { ffi::vdmabuf_rs_invalidate_kernel_vmap_range(addr, len) }
+        });
     }
 
     /// Makes CPU writes through the mapping visible to devices.
     pub(crate) fn flush(&self) {
-        // SAFETY: By the type invariants `addr` maps `len()` bytes.
-        unsafe { ffi::vdmabuf_rs_flush_kernel_vmap_range(self.addr.as_ptr().cast(), self.c_len()) };
+        self.for_each_chunk(|addr, len| {
+            // SAFETY: By the type invariants `addr` maps `len()` bytes; `for_each_chunk` stays
+            // inside them.
+            unsafe { ffi::vdmabuf_rs_flush_kernel_vmap_range(addr, len) }
+        });
     }
 
-    /// The length as the C cache maintenance functions take it.
-    fn c_len(&self) -> c_int {
-        // CAST: Saturating; the exporters' size limits keep kernel mappings far below 2 GiB.
-        c_int::try_from(self.len()).unwrap_or(c_int::MAX)
+    /// Calls `f(addr, len)` over the whole mapping in pieces whose length fits the `int` that
+    /// the C cache maintenance functions take.
+    fn for_each_chunk(&self, f: impl Fn(*mut c_void, c_int)) {
+        const CHUNK: usize = 1 << 30;
+        let mut offset = 0;
+        while offset < self.len() {
+            let n = core::cmp::min(CHUNK, self.len() - offset);
+            // SAFETY: `offset < len()`, so the address is inside the mapping.
+            let addr = unsafe { self.addr.as_ptr().add(offset) };
+            // CAST: `n <= CHUNK`, which fits in a `c_int`.
+            f(addr.cast(), n as c_int);
+            offset += n;
+        }
     }
 }
 
@@ -730,7 +807,7 @@ impl<T: Exporter> Glue<T> {
     unsafe fn locked<'a>(attach: *mut bindings::dma_buf_attachment) -> Locked<'a, T> {
         // SAFETY: The attachment is valid, so its `dmabuf` is.
         let dmabuf = unsafe { (*attach).dmabuf };
-        // SAFETY: Lockdep checks what the caller promises.
+        // SAFETY: Asserting is always safe; with lockdep on it checks what the caller promises.
         unsafe { ffi::vdmabuf_rs_dma_resv_assert_held((*dmabuf).resv) };
         // SAFETY: The buffer was exported by `T` and is alive while attached.
         let buf = unsafe { Exported::from_raw(dmabuf) };
@@ -782,9 +859,20 @@ impl<T: Exporter> Glue<T> {
     ) {
         // SAFETY: `attach` stored this box in `priv`; the core never uses the attachment again.
         let state = unsafe { KBox::from_raw((*attach).priv_.cast::<AttachState<T>>()) };
-        // The core unmaps everything before detaching; a leftover would be a core bug.
-        if !state.maps.lock().is_empty() {
-            pr_warn!("detach with live mappings\n");
+        // `dma_buf_detach` does not unmap (7.2: `drivers/dma-buf/dma-buf.c`), so a buggy importer
+        // can detach with tables it still uses. Freeing them would pull memory from under its
+        // device; leak them with a warning instead, as C exporters do.
+        {
+            let mut maps = state.maps.lock();
+            if !maps.is_empty() {
+                pr_warn!(
+                    "importer detached with {} live mappings; leaking them\n",
+                    maps.len()
+                );
+            }
+            while let Some(table) = maps.pop() {
+                core::mem::forget(table);
+            }
         }
         // Dropping the exporter's state is its detach.
         drop(state);
@@ -826,15 +914,25 @@ impl<T: Exporter> Glue<T> {
         let Some(dir) = direction(dir) else {
             return EINVAL.to_ptr();
         };
+        // The table stays here until `unmap` takes it back; the core only keeps the pointer.
+        // Room for it is made first, so that no table the exporter made is ever dropped
+        // without going through `T::unmap`.
+        let mut maps = state.maps.lock();
+        if let Err(e) = maps.reserve(1, GFP_KERNEL) {
+            return Error::from(e).to_ptr();
+        }
         let table = match T::map(&buf, att, &state.data, dir) {
             Ok(table) => table,
             Err(e) => return e.to_ptr(),
         };
         let sgt = table.as_raw();
-        // The table stays here until `unmap` takes it back; the core only keeps the pointer.
-        match state.maps.lock().push(table, GFP_KERNEL) {
+        match maps.push_within_capacity(table) {
             Ok(()) => sgt,
-            Err(e) => Error::from(e).to_ptr(),
+            Err(kernel::alloc::kvec::PushError(table)) => {
+                // Unreachable: room was reserved above under the same lock.
+                T::unmap(&buf, att, &state.data, table);
+                ENOMEM.to_ptr()
+            }
         }
     }
 
@@ -925,27 +1023,32 @@ impl<T: Exporter> Glue<T> {
         if !v.is_shared() {
             return EINVAL.to_errno();
         }
-        // SAFETY: The VMA is being set up; the ops table is a constant promoted to a static.
+        if let Err(e) = T::mmap(buf, v) {
+            return e.to_errno();
+        }
+        // SAFETY: The VMA is being set up with the mmap lock held for writing, so its flags are
+        // ours to set.
+        // INVARIANT: From here the VMA is what `FaultVma` requires, once the core links it.
+        unsafe { ffi::vdmabuf_rs_vma_set_pfnmap(vma) };
+        // SAFETY: As above; the ops table is a constant promoted to a static.
         unsafe { (*vma).vm_ops = &Self::VM_OPS };
-        to_errno(T::mmap(buf, v))
+        0
     }
 
     /// # Safety
     ///
     /// Called by the MM as `vm_operations_struct.fault` for a VMA set up by `mmap`.
     unsafe extern "C" fn fault(vmf: *mut bindings::vm_fault) -> bindings::vm_fault_t {
-        // SAFETY: The MM passes a valid fault whose VMA maps a dma-buf file of ours; the VMA
-        // holds a reference on the file, so the buffer is alive.
+        // SAFETY: The MM passes a valid fault whose VMA maps a dma-buf file of ours (these are
+        // our `vm_ops`, set only by `mmap`); the VMA holds a reference on the file, so the buffer
+        // is alive. A faulting VMA is linked into the file's mapping and `mmap` made it
+        // `VM_PFNMAP`, as `FaultVma` requires.
         let (buf, v) = unsafe {
             let vma = (*vmf).__bindgen_anon_1.vma;
             let dmabuf = (*(*vma).vm_file).private_data.cast::<bindings::dma_buf>();
-            (Exported::<T>::from_raw(dmabuf), &*vma.cast::<Vma>())
+            (Exported::<T>::from_raw(dmabuf), &*vma.cast::<FaultVma>())
         };
-        match T::fault(buf, v) {
-            Ok(()) => bindings::vm_fault_reason_VM_FAULT_NOPAGE,
-            Err(e) if e == ENOMEM => bindings::vm_fault_reason_VM_FAULT_OOM,
-            Err(_) => bindings::vm_fault_reason_VM_FAULT_SIGBUS,
-        }
+        T::fault(buf, v).0
     }
 
     /// # Safety
@@ -955,7 +1058,8 @@ impl<T: Exporter> Glue<T> {
         dmabuf: *mut bindings::dma_buf,
         map: *mut bindings::iosys_map,
     ) -> c_int {
-        // SAFETY: The lock is held, as lockdep checks.
+        // SAFETY: Asserting is always safe; the core calls `vmap` and `vunmap` with the lock
+        // held (7.2: `dma_buf_vmap`, `dma_buf_vunmap`), which lockdep checks here when enabled.
         unsafe { ffi::vdmabuf_rs_dma_resv_assert_held((*dmabuf).resv) };
         // SAFETY: The core passes a live buffer of ours.
         let buf = unsafe { Exported::<T>::from_raw(dmabuf) };
@@ -974,7 +1078,8 @@ impl<T: Exporter> Glue<T> {
     /// Called by the dma-buf core as `dma_buf_ops.vunmap`, with the reservation lock held, for
     /// the mapping `vmap` returned.
     unsafe extern "C" fn vunmap(dmabuf: *mut bindings::dma_buf, map: *mut bindings::iosys_map) {
-        // SAFETY: The lock is held, as lockdep checks.
+        // SAFETY: Asserting is always safe; the core calls `vmap` and `vunmap` with the lock
+        // held (7.2: `dma_buf_vmap`, `dma_buf_vunmap`), which lockdep checks here when enabled.
         unsafe { ffi::vdmabuf_rs_dma_resv_assert_held((*dmabuf).resv) };
         // SAFETY: The core passes a live buffer of ours.
         let buf = unsafe { Exported::<T>::from_raw(dmabuf) };

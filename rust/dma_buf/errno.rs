@@ -21,3 +21,8 @@ pub(crate) fn canceled() -> Error {
 pub(crate) fn not_supported() -> Error {
     errno(bindings::EOPNOTSUPP)
 }
+
+/// `EDEADLK`: a ww_mutex acquire context must back off.
+pub(crate) fn deadlock() -> Error {
+    errno(bindings::EDEADLK)
+}

@@ -15,7 +15,14 @@
 //! - Only the producer's [`DriverFence`] can signal, once, optionally with an error. It must
 //!   signal: dropping it unsignalled signals `-ECANCELED` and warns, as an indefinite fence would
 //!   block its consumers forever.
-//! - Signalling runs inside a [`SignallingSection`], so lockdep checks the signalling path.
+//! - `dma_fence_signal` annotates itself. What lockdep needs from a producer is the annotation of
+//!   the path *to* the signal, from the moment the fence is visible (in a reservation object or
+//!   a sync_file) until it is signalled: producers open a [`SignallingSection`] around that path
+//!   where it runs in process context (in hard interrupt context the annotations are no-ops).
+//! - A [`DriverFence`] that is leaked (`mem::forget` is safe) never signals: its consumers wait
+//!   until their own timeouts, and its `ops` keep pointing into the module, which therefore must
+//!   not be unloaded. The upstream Rust dma_fence series has the same limitation; nothing in this
+//!   project leaks one.
 //! - Until every fence of a module has signalled and an RCU grace period has passed
 //!   ([`synchronize_rcu`]), readers may still call the module's `get_*_name` operations; module
 //!   exit must wait for both.
@@ -25,7 +32,6 @@ use crate::dma_buf::{
     ffi, //
 };
 use core::{
-    cell::UnsafeCell,
     marker::PhantomData,
     ptr::NonNull, //
 };
@@ -146,92 +152,6 @@ impl Fence {
         } else {
             Ok(ret > 0 || self.is_signaled())
         }
-    }
-
-    /// Calls `func` once, when the fence signals, or now if it has signalled already.
-    ///
-    /// `func` may run in interrupt context with the fence's lock held: it must not sleep, and must
-    /// not allocate other than atomically. The callback is removed when the returned registration
-    /// is dropped, if it has not run by then.
-    pub(crate) fn add_callback<F>(this: ARef<Self>, func: F) -> Result<FenceCallback<F>>
-    where
-        F: FnOnce(&Fence) + Send + 'static,
-    {
-        let cb = KBox::pin_init(
-            pin_init!(CallbackInner {
-                cb: Opaque::uninit(),
-                fence: this,
-                func: UnsafeCell::new(Some(func)),
-            }),
-            GFP_KERNEL,
-        )?;
-        // SAFETY: `cb.cb` lives in the pinned box until `FenceCallback::drop` removes it; the
-        // trampoline matches `F`.
-        let ret = unsafe {
-            bindings::dma_fence_add_callback(
-                cb.fence.as_raw(),
-                cb.cb.get(),
-                Some(CallbackInner::<F>::call),
-            )
-        };
-        let registration = FenceCallback { inner: cb };
-        if ret == ENOENT.to_errno() {
-            // Signalled already: the callback was not added, so run it here.
-            // SAFETY: The callback is not registered, so nothing else touches `func`.
-            if let Some(f) = unsafe { (*registration.inner.func.get()).take() } {
-                f(&registration.inner.fence);
-            }
-        }
-        Ok(registration)
-    }
-}
-
-/// A registered fence callback; dropping it removes the callback if it has not run.
-#[pin_data]
-struct CallbackInner<F> {
-    #[pin]
-    cb: Opaque<bindings::dma_fence_cb>,
-    fence: ARef<Fence>,
-    /// Taken by whoever runs it: the trampoline (under the fence lock) or `add_callback`.
-    func: UnsafeCell<Option<F>>,
-}
-
-impl<F: FnOnce(&Fence) + Send + 'static> CallbackInner<F> {
-    /// # Safety
-    ///
-    /// Called by the fence core, with the fence's lock held, for a callback registered by
-    /// [`Fence::add_callback`].
-    unsafe extern "C" fn call(fence: *mut bindings::dma_fence, cb: *mut bindings::dma_fence_cb) {
-        // SAFETY: `cb` is the `cb` field of a pinned `CallbackInner<F>`, alive until removed.
-        let inner = unsafe {
-            &*kernel::container_of!(cb.cast::<Opaque<bindings::dma_fence_cb>>(), Self, cb)
-        };
-        // SAFETY: The fence lock is held, so neither removal nor another call can race.
-        if let Some(f) = unsafe { (*inner.func.get()).take() } {
-            // SAFETY: The core passes the fence the callback was added to, which is alive.
-            f(unsafe { Fence::from_raw(fence) });
-        }
-    }
-}
-
-/// A callback added by [`Fence::add_callback`].
-pub(crate) struct FenceCallback<F> {
-    inner: Pin<KBox<CallbackInner<F>>>,
-}
-
-// SAFETY: `func` is `Send` and is only touched under the fence lock or after removal.
-unsafe impl<F: Send> Send for FenceCallback<F> {}
-
-// SAFETY: `&FenceCallback` gives access to nothing.
-unsafe impl<F: Send> Sync for FenceCallback<F> {}
-
-impl<F> Drop for FenceCallback<F> {
-    fn drop(&mut self) {
-        // SAFETY: `cb` was registered with this fence, or ran already; removal takes the fence
-        // lock, so a callback running on another CPU has finished when this returns.
-        unsafe {
-            bindings::dma_fence_remove_callback(self.inner.fence.as_raw(), self.inner.cb.get())
-        };
     }
 }
 
@@ -354,7 +274,6 @@ impl DriverFence {
         if self.done.xchg(1, Relaxed) != 0 {
             return false;
         }
-        let _section = SignallingSection::begin();
         if let Err(e) = result {
             // SAFETY: The fence is valid and not yet signalled: `done` was 0.
             unsafe { ffi::vdmabuf_rs_dma_fence_set_error(self.fence.as_raw(), e.to_errno()) };
@@ -383,7 +302,8 @@ impl Drop for DriverFence {
 }
 
 /// A fence signalling critical section (`dma_fence_begin_signalling`), so lockdep checks that
-/// nothing in it takes a lock that fence waiters may hold or allocates with `GFP_KERNEL`.
+/// nothing in it takes a lock that fence waiters may hold or allocates with `GFP_KERNEL`. Not
+/// `Send`: the annotation belongs to the task that opened it.
 pub(crate) struct SignallingSection {
     cookie: bool,
     _not_send: PhantomData<*mut ()>,
@@ -418,7 +338,6 @@ pub(crate) fn synchronize_rcu() {
 #[kunit_tests(dma_buf_fence)]
 mod tests {
     use super::*;
-    use kernel::sync::Arc;
 
     fn context() -> FenceContext {
         FenceContext::new(c"dma_buf_test", c"dma_buf_test-timeline")
@@ -478,31 +397,6 @@ mod tests {
         let consumer = f.fence().clone();
         drop(f);
         assert_eq!(consumer.status(), Err(errno::canceled()));
-        Ok(())
-    }
-
-    #[test]
-    fn callbacks_run_exactly_once() -> Result {
-        let f = context().new_fence()?;
-        let count = Arc::new(Atomic::<i32>::new(0), GFP_KERNEL)?;
-        let counter = |c: &Arc<Atomic<i32>>| {
-            let c = c.clone();
-            move |_: &Fence| {
-                c.add(1, Relaxed);
-            }
-        };
-        let before = Fence::add_callback(f.fence().clone(), counter(&count))?;
-        let removed = Fence::add_callback(f.fence().clone(), counter(&count))?;
-        drop(removed);
-        assert_eq!(count.load(Relaxed), 0);
-        f.signal(Ok(()));
-        assert_eq!(count.load(Relaxed), 1);
-        // Added after the signal: runs at once.
-        let after = Fence::add_callback(f.fence().clone(), counter(&count))?;
-        assert_eq!(count.load(Relaxed), 2);
-        f.signal(Ok(()));
-        drop((before, after));
-        assert_eq!(count.load(Relaxed), 2);
         Ok(())
     }
 

@@ -18,7 +18,21 @@ use kernel::{
 #[allow(improper_ctypes)]
 extern "C" {
     pub(crate) fn vdmabuf_rs_get_dma_buf(dmabuf: *mut bindings::dma_buf);
-    pub(crate) fn vdmabuf_rs_dma_resv_lock_interruptible(obj: *mut bindings::dma_resv) -> c_int;
+    pub(crate) fn vdmabuf_rs_dma_resv_lock_interruptible(
+        obj: *mut bindings::dma_resv,
+        ctx: *mut bindings::ww_acquire_ctx,
+    ) -> c_int;
+    pub(crate) fn vdmabuf_rs_dma_resv_lock_slow(
+        obj: *mut bindings::dma_resv,
+        ctx: *mut bindings::ww_acquire_ctx,
+    );
+    pub(crate) fn vdmabuf_rs_dma_resv_lock_slow_interruptible(
+        obj: *mut bindings::dma_resv,
+        ctx: *mut bindings::ww_acquire_ctx,
+    ) -> c_int;
+    pub(crate) fn vdmabuf_rs_resv_acquire_init(ctx: *mut bindings::ww_acquire_ctx);
+    pub(crate) fn vdmabuf_rs_ww_acquire_done(ctx: *mut bindings::ww_acquire_ctx);
+    pub(crate) fn vdmabuf_rs_ww_acquire_fini(ctx: *mut bindings::ww_acquire_ctx);
     pub(crate) fn vdmabuf_rs_dma_resv_assert_held(obj: *mut bindings::dma_resv);
     pub(crate) fn vdmabuf_rs_dma_get_max_seg_size(dev: *mut bindings::device) -> c_uint;
     pub(crate) fn vdmabuf_rs_dma_coerce_mask_64(dev: *mut bindings::device) -> c_int;
@@ -51,6 +65,9 @@ extern "C" {
     pub(crate) fn vdmabuf_rs_invalidate_kernel_vmap_range(addr: *mut c_void, size: c_int);
     pub(crate) fn vdmabuf_rs_fatal_signal_pending() -> bool;
     pub(crate) fn vdmabuf_rs_vma_is_shared(vma: *mut bindings::vm_area_struct) -> bool;
+    pub(crate) fn vdmabuf_rs_vma_set_pfnmap(vma: *mut bindings::vm_area_struct);
+    pub(crate) fn vdmabuf_rs_memcpy_shared(dst: *mut c_void, src: *const c_void, len: usize);
+    pub(crate) fn vdmabuf_rs_memmove_shared(dst: *mut c_void, src: *const c_void, len: usize);
     pub(crate) fn vdmabuf_rs_iosys_map_set_vaddr(map: *mut bindings::iosys_map, vaddr: *mut c_void);
     pub(crate) fn vdmabuf_rs_iosys_map_vaddr(map: *const bindings::iosys_map) -> *mut c_void;
     pub(crate) fn vdmabuf_rs_dma_fence_get(

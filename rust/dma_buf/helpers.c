@@ -18,9 +18,35 @@ void vdmabuf_rs_get_dma_buf(struct dma_buf *dmabuf)
 	get_dma_buf(dmabuf);
 }
 
-int vdmabuf_rs_dma_resv_lock_interruptible(struct dma_resv *obj)
+int vdmabuf_rs_dma_resv_lock_interruptible(struct dma_resv *obj, struct ww_acquire_ctx *ctx)
 {
-	return dma_resv_lock_interruptible(obj, NULL);
+	return dma_resv_lock_interruptible(obj, ctx);
+}
+
+void vdmabuf_rs_dma_resv_lock_slow(struct dma_resv *obj, struct ww_acquire_ctx *ctx)
+{
+	dma_resv_lock_slow(obj, ctx);
+}
+
+int vdmabuf_rs_dma_resv_lock_slow_interruptible(struct dma_resv *obj, struct ww_acquire_ctx *ctx)
+{
+	return dma_resv_lock_slow_interruptible(obj, ctx);
+}
+
+/* An acquire context of the reservation objects' ww class. */
+void vdmabuf_rs_resv_acquire_init(struct ww_acquire_ctx *ctx)
+{
+	ww_acquire_init(ctx, &reservation_ww_class);
+}
+
+void vdmabuf_rs_ww_acquire_done(struct ww_acquire_ctx *ctx)
+{
+	ww_acquire_done(ctx);
+}
+
+void vdmabuf_rs_ww_acquire_fini(struct ww_acquire_ctx *ctx)
+{
+	ww_acquire_fini(ctx);
 }
 
 void vdmabuf_rs_dma_resv_assert_held(struct dma_resv *obj)
@@ -125,6 +151,30 @@ bool vdmabuf_rs_vma_is_shared(struct vm_area_struct *vma)
 	return vma->vm_flags & VM_MAYSHARE;
 }
 
+/*
+ * Makes a VMA being set up in ->mmap a page-frame mapping whose PTEs only a fault handler
+ * installs with vmf_insert_pfn(), which BUG()s without VM_PFNMAP.
+ */
+void vdmabuf_rs_vma_set_pfnmap(struct vm_area_struct *vma)
+{
+	vm_flags_set(vma, VM_PFNMAP | VM_IO | VM_DONTEXPAND | VM_DONTDUMP);
+}
+
+/*
+ * Copies between memory that userspace or devices may write at the same time (an mmap of the
+ * buffer, a DMA engine). The bytes may be torn; C's memcpy makes no promise either way, but unlike
+ * a Rust copy it is not undefined behaviour under Rust's memory model.
+ */
+void vdmabuf_rs_memcpy_shared(void *dst, const void *src, size_t len)
+{
+	memcpy(dst, src, len);
+}
+
+void vdmabuf_rs_memmove_shared(void *dst, const void *src, size_t len)
+{
+	memmove(dst, src, len);
+}
+
 void vdmabuf_rs_iosys_map_set_vaddr(struct iosys_map *map, void *vaddr)
 {
 	iosys_map_set_vaddr(map, vaddr);
@@ -181,5 +231,5 @@ struct dma_fence *vdmabuf_rs_sync_file_get_fence(int fd)
 
 struct workqueue_struct *vdmabuf_rs_alloc_ordered_workqueue(const char *name)
 {
-	return alloc_ordered_workqueue("%s", 0, name);
+	return alloc_ordered_workqueue("%s", WQ_MEM_RECLAIM, name);
 }

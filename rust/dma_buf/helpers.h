@@ -14,7 +14,12 @@
 #include <linux/scatterlist.h>
 
 void vdmabuf_rs_get_dma_buf(struct dma_buf *dmabuf);
-int vdmabuf_rs_dma_resv_lock_interruptible(struct dma_resv *obj);
+int vdmabuf_rs_dma_resv_lock_interruptible(struct dma_resv *obj, struct ww_acquire_ctx *ctx);
+void vdmabuf_rs_dma_resv_lock_slow(struct dma_resv *obj, struct ww_acquire_ctx *ctx);
+int vdmabuf_rs_dma_resv_lock_slow_interruptible(struct dma_resv *obj, struct ww_acquire_ctx *ctx);
+void vdmabuf_rs_resv_acquire_init(struct ww_acquire_ctx *ctx);
+void vdmabuf_rs_ww_acquire_done(struct ww_acquire_ctx *ctx);
+void vdmabuf_rs_ww_acquire_fini(struct ww_acquire_ctx *ctx);
 void vdmabuf_rs_dma_resv_assert_held(struct dma_resv *obj);
 unsigned int vdmabuf_rs_dma_get_max_seg_size(struct device *dev);
 int vdmabuf_rs_dma_coerce_mask_64(struct device *dev);
@@ -34,6 +39,9 @@ void vdmabuf_rs_flush_kernel_vmap_range(void *addr, int size);
 void vdmabuf_rs_invalidate_kernel_vmap_range(void *addr, int size);
 bool vdmabuf_rs_fatal_signal_pending(void);
 bool vdmabuf_rs_vma_is_shared(struct vm_area_struct *vma);
+void vdmabuf_rs_vma_set_pfnmap(struct vm_area_struct *vma);
+void vdmabuf_rs_memcpy_shared(void *dst, const void *src, size_t len);
+void vdmabuf_rs_memmove_shared(void *dst, const void *src, size_t len);
 void vdmabuf_rs_iosys_map_set_vaddr(struct iosys_map *map, void *vaddr);
 void *vdmabuf_rs_iosys_map_vaddr(const struct iosys_map *map);
 struct dma_fence *vdmabuf_rs_dma_fence_get(struct dma_fence *fence);

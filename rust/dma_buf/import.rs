@@ -9,6 +9,11 @@
 //! held, which unmapping needs), counts the invalidation, and the next [`ImportGuard::map`] maps
 //! again. Mapping, unmapping and vmap need the reservation lock, so they are methods of the
 //! [`ImportGuard`] that [`Import::lock`] returns.
+//!
+//! The import's mapping is protected by that same reservation lock and by nothing else: an
+//! exporter may invalidate from inside its own `map_dma_buf` (amdgpu does, when it moves a buffer
+//! for a new importer), which calls back into this importer on the same task with the lock held.
+//! A second lock of the importer's own would deadlock there.
 
 use crate::dma_buf::{
     buffer::DmaBuf,
@@ -19,7 +24,10 @@ use crate::dma_buf::{
         Segment, //
     },
 };
-use core::ptr::NonNull;
+use core::{
+    cell::UnsafeCell,
+    ptr::NonNull, //
+};
 use kernel::{
     bindings,
     device::Device,
@@ -29,7 +37,6 @@ use kernel::{
         to_result, //
     },
     ffi::c_void,
-    new_mutex,
     prelude::*,
     sync::{
         aref::ARef,
@@ -37,9 +44,9 @@ use kernel::{
             Atomic,
             Relaxed, //
         },
-        Arc,
-        Mutex, //
+        Arc, //
     },
+    types::NotThreadSafe,
 };
 
 /// A live mapping of an import: the table the exporter returned.
@@ -56,11 +63,33 @@ struct Mapping {
 // SAFETY: The mapping is a pointer the core handed out; it may be unmapped from any thread.
 unsafe impl Send for Mapping {}
 
+/// Data that only the holder of an import's reservation lock may touch.
+///
+/// # Invariants
+///
+/// The value is accessed only with the reservation lock of the import's buffer held, and no
+/// reference to it is kept across a call into the dma-buf core (which may call back into
+/// `invalidate_mappings` on the same task).
+struct ResvCell<T>(UnsafeCell<T>);
+
+// SAFETY: By the type invariants every access holds the reservation lock, which serialises them.
+unsafe impl<T: Send> Sync for ResvCell<T> {}
+
+impl<T> ResvCell<T> {
+    /// # Safety
+    ///
+    /// The reservation lock of the import's buffer must be held, and the returned reference must
+    /// not live across a call into the dma-buf core or another call of this method.
+    #[expect(clippy::mut_from_ref)]
+    unsafe fn get(&self) -> &mut T {
+        // SAFETY: As required by the function, nothing else accesses the value meanwhile.
+        unsafe { &mut *self.0.get() }
+    }
+}
+
 /// The import's state that the dynamic importer callback reaches through `importer_priv`.
-#[pin_data]
 struct ImportState {
-    #[pin]
-    mapping: Mutex<Option<Mapping>>,
+    mapping: ResvCell<Option<Mapping>>,
     invalidations: Atomic<i64>,
 }
 
@@ -76,7 +105,7 @@ pub(crate) struct Import {
     dev: ARef<Device>,
     attach: NonNull<bindings::dma_buf_attachment>,
     dynamic: bool,
-    state: Pin<KBox<ImportState>>,
+    state: KBox<ImportState>,
 }
 
 // SAFETY: The attachment may be used and detached from any thread; its state is locked.
@@ -99,7 +128,10 @@ unsafe extern "C" fn invalidate_mappings(attach: *mut bindings::dma_buf_attachme
     // SAFETY: `Import::new` set `importer_priv` to the import's pinned state, which lives until
     // the attachment is detached.
     let state = unsafe { &*(*attach).importer_priv.cast::<ImportState>() };
-    if let Some(mapping) = state.mapping.lock().take() {
+    // SAFETY: The core holds the reservation lock; no reference from the cell is live, because
+    // the importer keeps none across calls into the core, which is where this comes from.
+    let mapping = unsafe { state.mapping.get() }.take();
+    if let Some(mapping) = mapping {
         // SAFETY: The lock is held (the core calls this with it held) and `mapping` is a live
         // mapping of this attachment.
         unsafe { unmap(attach, mapping) };
@@ -121,11 +153,11 @@ impl Import {
     /// on the device; its driver must keep it bound until every import is dropped.
     pub(crate) fn new(buf: ARef<DmaBuf>, dev: &Device, dynamic: bool) -> Result<Arc<Self>> {
         let raw_dev = sg_table::device_ptr(dev);
-        let state = KBox::pin_init(
-            pin_init!(ImportState {
-                mapping <- new_mutex!(None),
+        let state = KBox::new(
+            ImportState {
+                mapping: ResvCell(UnsafeCell::new(None)),
                 invalidations: Atomic::new(0),
-            }),
+            },
             GFP_KERNEL,
         )?;
         let priv_ = core::ptr::from_ref::<ImportState>(&state)
@@ -133,7 +165,8 @@ impl Import {
             .cast::<c_void>();
         let attach = if dynamic {
             // SAFETY: The buffer and device are valid; `DYNAMIC_OPS` is a static and `priv_`
-            // points into a pinned box that lives until the attachment is detached in `Drop`.
+            // points into a box that is neither moved nor freed until the attachment is detached
+            // in `Drop`.
             unsafe { bindings::dma_buf_dynamic_attach(buf.as_raw(), raw_dev, &DYNAMIC_OPS, priv_) }
         } else {
             // SAFETY: The buffer and device are valid.
@@ -170,9 +203,14 @@ impl Import {
     /// Takes the buffer's reservation lock, interruptibly.
     pub(crate) fn lock(&self) -> Result<ImportGuard<'_>> {
         // SAFETY: The buffer's `resv` is valid for its whole life.
-        to_result(unsafe { ffi::vdmabuf_rs_dma_resv_lock_interruptible(self.raw_resv()) })?;
-        // INVARIANT: The lock was taken above.
-        Ok(ImportGuard { import: self })
+        to_result(unsafe {
+            ffi::vdmabuf_rs_dma_resv_lock_interruptible(self.raw_resv(), core::ptr::null_mut())
+        })?;
+        // INVARIANT: The lock was taken above, on this thread.
+        Ok(ImportGuard {
+            import: self,
+            _not_send: NotThreadSafe,
+        })
     }
 
     /// Returns the buffer's reservation object.
@@ -234,7 +272,9 @@ impl Drop for Import {
     fn drop(&mut self) {
         // SAFETY: The buffer's `resv` is valid; an uninterruptible lock cannot fail.
         unsafe { bindings::dma_resv_lock(self.raw_resv(), core::ptr::null_mut()) };
-        if let Some(mapping) = self.state.mapping.lock().take() {
+        // SAFETY: The lock is held; the reference ends with this statement.
+        let mapping = unsafe { self.state.mapping.get() }.take();
+        if let Some(mapping) = mapping {
             // SAFETY: The lock is held and the mapping is live.
             unsafe { unmap(self.attach.as_ptr(), mapping) };
         }
@@ -245,28 +285,49 @@ impl Drop for Import {
     }
 }
 
-/// An import whose buffer's reservation lock is held; unlocks on drop.
+/// An import whose buffer's reservation lock is held; unlocks on drop. Not `Send`: a ww_mutex
+/// must be released by the task that took it.
 ///
 /// # Invariants
 ///
-/// The reservation lock of the import's buffer is held by this guard.
+/// The reservation lock of the import's buffer is held by this guard, on this thread.
 pub(crate) struct ImportGuard<'a> {
     import: &'a Import,
+    _not_send: NotThreadSafe,
 }
 
 impl ImportGuard<'_> {
+    /// Returns the import's mapping slot.
+    ///
+    /// # Safety
+    ///
+    /// The reference must not live across a call into the dma-buf core or another call of this
+    /// method.
+    #[expect(clippy::mut_from_ref)]
+    unsafe fn mapping(&self) -> &mut Option<Mapping> {
+        // SAFETY: By the type invariants the reservation lock is held; the caller keeps the
+        // reference short as required.
+        unsafe { self.import.state.mapping.get() }
+    }
+
     /// Maps the buffer for the device in `dir` unless it is mapped already (a dynamic import's
     /// mapping may have been invalidated since), then calls `f` with each DMA segment.
     ///
-    /// Returns whether a new mapping was made.
-    pub(crate) fn map(&self, dir: DataDirection, mut f: impl FnMut(Segment)) -> Result<bool> {
-        let mut mapping = self.import.state.mapping.lock();
-        let mut fresh = false;
-        if mapping.as_ref().is_some_and(|m| m.dir != dir) {
-            self.unmap_locked(&mut mapping);
+    /// Returns whether a new mapping was made. It takes `&mut self` so that `f` cannot reach
+    /// the guard and unmap the table it is walking.
+    pub(crate) fn map(&mut self, dir: DataDirection, mut f: impl FnMut(Segment)) -> Result<bool> {
+        // SAFETY: Each reference below ends with its statement, before any call into the core.
+        if unsafe { self.mapping() }
+            .as_ref()
+            .is_some_and(|m| m.dir != dir)
+        {
+            self.unmap();
         }
-        if mapping.is_none() {
-            // SAFETY: By the type invariants the lock is held, as the core requires.
+        let mut fresh = false;
+        // SAFETY: As above.
+        if unsafe { self.mapping() }.is_none() {
+            // SAFETY: By the type invariants the lock is held, as the core requires. An exporter
+            // may call `invalidate_mappings` from here; no reference to the slot is live.
             let sgt = unsafe {
                 bindings::dma_buf_map_attachment(self.import.attach.as_ptr(), dir.into())
             };
@@ -274,13 +335,11 @@ impl ImportGuard<'_> {
             // SAFETY: `dma_buf_map_attachment` returns a valid table or an error.
             // INVARIANT: The table is a live mapping of this attachment in `dir`.
             let sgt = unsafe { NonNull::new_unchecked(sgt) };
-            *mapping = Some(Mapping { sgt, dir });
+            // SAFETY: As above.
+            *unsafe { self.mapping() } = Some(Mapping { sgt, dir });
             fresh = true;
         }
-        if let Some(m) = mapping.as_ref() {
-            // SAFETY: The table is mapped until unmapped under this lock.
-            unsafe { sg_table::for_each_dma_segment(m.sgt.as_ptr(), &mut f) };
-        }
+        self.for_each_segment(&mut f);
         Ok(fresh)
     }
 
@@ -302,11 +361,15 @@ impl ImportGuard<'_> {
     }
 
     /// Calls `f` with each DMA segment of the current mapping; returns `false` if there is none.
-    pub(crate) fn for_each_segment(&self, mut f: impl FnMut(Segment)) -> bool {
-        match self.import.state.mapping.lock().as_ref() {
-            Some(m) => {
-                // SAFETY: The table is mapped until unmapped under this lock.
-                unsafe { sg_table::for_each_dma_segment(m.sgt.as_ptr(), &mut f) };
+    /// Takes `&mut self`, so that `f` cannot reach the guard to unmap the table meanwhile.
+    pub(crate) fn for_each_segment(&mut self, mut f: impl FnMut(Segment)) -> bool {
+        // SAFETY: The reference ends with this statement.
+        let sgt = unsafe { self.mapping() }.as_ref().map(|m| m.sgt);
+        match sgt {
+            Some(sgt) => {
+                // SAFETY: The table stays mapped while the lock is held and `f`, which cannot
+                // reach this guard, cannot unmap it.
+                unsafe { sg_table::for_each_dma_segment(sgt.as_ptr(), &mut f) };
                 true
             }
             None => false,
@@ -314,20 +377,18 @@ impl ImportGuard<'_> {
     }
 
     /// Unmaps the buffer if it is mapped.
-    pub(crate) fn unmap(&self) {
-        self.unmap_locked(&mut self.import.state.mapping.lock());
+    pub(crate) fn unmap(&mut self) {
+        // SAFETY: The reference ends with this statement, before the core is called.
+        if let Some(m) = unsafe { self.mapping() }.take() {
+            // SAFETY: By the type invariants the lock is held; `m` is a live mapping.
+            unsafe { unmap(self.import.attach.as_ptr(), m) };
+        }
     }
 
     /// Returns whether the buffer is currently mapped.
     pub(crate) fn is_mapped(&self) -> bool {
-        self.import.state.mapping.lock().is_some()
-    }
-
-    fn unmap_locked(&self, mapping: &mut Option<Mapping>) {
-        if let Some(m) = mapping.take() {
-            // SAFETY: By the type invariants the lock is held; `m` is a live mapping.
-            unsafe { unmap(self.import.attach.as_ptr(), m) };
-        }
+        // SAFETY: The reference ends with this statement.
+        unsafe { self.mapping() }.is_some()
     }
 }
 
@@ -338,8 +399,9 @@ impl Drop for ImportGuard<'_> {
     }
 }
 
-/// A kernel mapping of an imported buffer; unmapped on drop. Access goes through copies, as the
-/// buffer may change under it (devices, userspace).
+/// A kernel mapping of an imported buffer; unmapped on drop. Access goes through copies made by
+/// C `memcpy`, as the buffer may change under it (devices, userspace): bytes written concurrently
+/// may be read or written torn, which callers order with fences and CPU access brackets.
 ///
 /// # Invariants
 ///
@@ -368,11 +430,12 @@ impl ImportVmap {
     /// Copies `out.len()` bytes at `offset` out of the buffer.
     pub(crate) fn read(&self, offset: usize, out: &mut [u8]) -> Result {
         self.check(offset, out.len())?;
-        // SAFETY: By the type invariants `addr` maps the whole buffer; the range was checked.
+        // SAFETY: By the type invariants `addr` maps the whole buffer; the range was checked and
+        // `out` is ours. C `memcpy`: concurrent writers of the buffer tear bytes, no more.
         unsafe {
-            core::ptr::copy_nonoverlapping(
-                self.addr.as_ptr().add(offset),
-                out.as_mut_ptr(),
+            ffi::vdmabuf_rs_memcpy_shared(
+                out.as_mut_ptr().cast(),
+                self.addr.as_ptr().add(offset).cast(),
                 out.len(),
             )
         };
@@ -384,14 +447,20 @@ impl ImportVmap {
     pub(crate) fn copy_from(&self, to: usize, src: &ImportVmap, from: usize, len: usize) -> Result {
         self.check(to, len)?;
         src.check(from, len)?;
-        // SAFETY: Both mappings cover their buffers; the ranges were checked. `copy` allows
-        // overlap.
-        unsafe { core::ptr::copy(src.addr.as_ptr().add(from), self.addr.as_ptr().add(to), len) };
+        // SAFETY: Both mappings cover their buffers; the ranges were checked. `memmove` allows
+        // overlap, and being C's, concurrent writers tear bytes rather than race a Rust access.
+        unsafe {
+            ffi::vdmabuf_rs_memmove_shared(
+                self.addr.as_ptr().add(to).cast(),
+                src.addr.as_ptr().add(from).cast(),
+                len,
+            )
+        };
         Ok(())
     }
 
-    /// Calls `f` with consecutive chunks of at most `chunk` bytes of `[offset, offset + len)`,
-    /// copied out of the buffer.
+    /// Calls `f` with consecutive chunks of `[offset, offset + len)` copied out of the buffer
+    /// into `buf`, each at most `buf.len()` bytes. Fails with `EINVAL` if `buf` is empty.
     pub(crate) fn read_chunks(
         &self,
         offset: usize,
@@ -400,6 +469,9 @@ impl ImportVmap {
         mut f: impl FnMut(&[u8]),
     ) -> Result {
         self.check(offset, len)?;
+        if buf.is_empty() && len > 0 {
+            return Err(EINVAL);
+        }
         let mut pos = 0;
         while pos < len {
             let n = core::cmp::min(buf.len(), len - pos);
@@ -414,10 +486,11 @@ impl ImportVmap {
     pub(crate) fn write(&self, offset: usize, data: &[u8]) -> Result {
         self.check(offset, data.len())?;
         // SAFETY: By the type invariants `addr` maps the whole buffer; the range was checked.
+        // C `memcpy`, as in `read`.
         unsafe {
-            core::ptr::copy_nonoverlapping(
-                data.as_ptr(),
-                self.addr.as_ptr().add(offset),
+            ffi::vdmabuf_rs_memcpy_shared(
+                self.addr.as_ptr().add(offset).cast(),
+                data.as_ptr().cast(),
                 data.len(),
             )
         };
@@ -429,5 +502,94 @@ impl Drop for ImportVmap {
     fn drop(&mut self) {
         // SAFETY: By the type invariants `map` is a live mapping of the buffer.
         unsafe { bindings::dma_buf_vunmap_unlocked(self.import.buf.as_raw(), &mut self.map) };
+    }
+}
+
+#[cfg(vdmabuf_layer_tests)]
+#[kunit_tests(dma_buf_import)]
+mod tests {
+    use super::*;
+    use crate::dma_buf::{
+        buffer::{
+            Attachment,
+            ExportOptions,
+            Exported,
+            Exporter,
+            ExporterOps,
+            Locked, //
+        },
+        device::DmaDevice,
+        pages::Pages,
+        sg_table::{
+            MappedSgTable,
+            SgTable, //
+        },
+    };
+    use kernel::page::PAGE_SIZE;
+
+    /// An exporter that, like amdgpu moving a buffer for a new importer, invalidates every
+    /// dynamic importer's mappings from inside its own `map_dma_buf`.
+    #[pin_data]
+    struct SelfInvalidating {
+        pages: Arc<Pages>,
+    }
+
+    static OPS: ExporterOps<SelfInvalidating> = ExporterOps::new();
+
+    #[vtable]
+    impl Exporter for SelfInvalidating {
+        const NAME: &'static CStr = c"dma_buf_test";
+        type AttachData = ();
+
+        fn ops() -> &'static ExporterOps<Self> {
+            &OPS
+        }
+
+        fn attach(_buf: &Exported<Self>, _attach: &Attachment) -> Result {
+            Ok(())
+        }
+
+        fn map(
+            buf: &Locked<'_, Self>,
+            attach: &Attachment,
+            _data: &(),
+            dir: DataDirection,
+        ) -> Result<MappedSgTable> {
+            buf.invalidate_mappings();
+            let dev = attach.device();
+            SgTable::new(buf.data().pages.clone(), sg_table::max_segment(dev))?.dma_map(dev, dir)
+        }
+    }
+
+    #[test]
+    fn exporter_invalidating_inside_map_does_not_deadlock_the_importer() -> Result {
+        let dev = DmaDevice::new(c"dma-buf-kunit-import")?;
+        let size = 4 * PAGE_SIZE;
+        let pages = Arc::new(Pages::alloc(size)?, GFP_KERNEL)?;
+        let buf = Exported::export(
+            try_pin_init!(SelfInvalidating { pages }? Error),
+            ExportOptions {
+                size,
+                writable: true,
+            },
+        )?;
+        let dma_buf: &DmaBuf = &buf;
+        let import = Import::new(ARef::from(dma_buf), dev.device(), true)?;
+        let mut segments = 0;
+        // The exporter calls back into this importer, on this task, with the lock held.
+        assert!(import
+            .lock()?
+            .map(DataDirection::ToDevice, |_| segments += 1)?);
+        assert!(segments > 0);
+        assert_eq!(import.invalidations(), 1);
+        assert!(import.lock()?.is_mapped());
+        // A new direction maps again: the exporter invalidates the mapping being replaced,
+        // which the importer has already taken down.
+        assert!(import.lock()?.map(DataDirection::FromDevice, |_| {})?);
+        assert_eq!(import.invalidations(), 2);
+        assert!(import.lock()?.is_mapped());
+        import.lock()?.unmap();
+        assert!(!import.lock()?.is_mapped());
+        Ok(())
     }
 }

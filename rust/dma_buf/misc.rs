@@ -7,15 +7,18 @@
 //!
 //! [`kernel::miscdevice::MiscDeviceRegistration`] in Linux 7.2 registers file operations without an
 //! `owner`, so an open `/dev` file does not hold a reference on the module: unloading the module
-//! while a file is open would leave the VFS calling `release` in freed module text. This
-//! registration copies the kernel crate's file operations for `T`, sets `owner` to the registering
-//! module and registers that copy, so the VFS's `fops_get()` in `misc_open()` pins the module for
-//! as long as any file is open. Everything else (the `open`, `ioctl`, `release` trampolines and the
-//! [`MiscDevice`] trait) is the kernel crate's.
+//! while a file is open would leave the VFS calling `release` in freed module text (the fix for
+//! the kernel crate is `patches/upstream/0002-rust-miscdevice-set-the-owner-of-the-file-operations.patch`).
+//! Until that lands, a driver declares its file operations once, as a static that names its
+//! module ([`MiscFops`]), and registers the device with them through [`MiscRegistration`]. The
+//! VFS's `fops_get()` in `misc_open()` then pins the module for as long as any file is open, and
+//! `replace_fops()` leaves every open file pointing at that static, which outlives them all.
+//! Everything else (the `open`, `ioctl`, `release` trampolines and the [`MiscDevice`] trait) is
+//! the kernel crate's.
 //!
 //! The kernel crate's `open` trampoline passes `T::open` the registered `struct miscdevice` as a
 //! `&MiscDeviceRegistration<T>` (a `#[repr(transparent)]` wrapper of it). This registration embeds
-//! the `miscdevice` next to `T::Data`, which [`MiscRegistration::data_of`] finds from there.
+//! the `miscdevice` next to the shared data, which [`MiscRegistration::data_of`] finds from there.
 
 use core::marker::PhantomData;
 use kernel::{
@@ -31,9 +34,49 @@ use kernel::{
 };
 
 /// A misc device type with data shared by all its open files.
-pub(crate) trait SharedData: MiscDevice {
+///
+/// # Safety
+///
+/// The type must be registered only through [`MiscRegistration`], never through
+/// [`MiscDeviceRegistration`] or by other means: [`MiscRegistration::data_of`] relies on every
+/// `struct miscdevice` that reaches `T::open` being embedded in a [`MiscRegistration`]'s
+/// allocation.
+pub(crate) unsafe trait SharedData: MiscDevice + 'static {
     /// The shared data; `()` for none.
     type Data: Send + Sync;
+}
+
+/// The file operations of misc device type `T`, owned by the module that declares them.
+///
+/// Declared once per device type, as a static: `static FOPS: MiscFops<MyFile> =
+/// MiscFops::new(&THIS_MODULE);`. Open files of the device point at it, so it must outlive them;
+/// as a static of the module, which every open file pins, it does.
+pub(crate) struct MiscFops<T>(bindings::file_operations, PhantomData<T>);
+
+// SAFETY: The table is never written after initialisation; it holds function pointers and the
+// module pointer, which may be read from any thread.
+unsafe impl<T> Sync for MiscFops<T> {}
+
+impl<T: MiscDevice> MiscFops<T> {
+    /// Builds the kernel crate's file operations for `T` with `owner` set to `module`.
+    pub(crate) const fn new(module: &'static ThisModule) -> Self {
+        let raw = MiscDeviceOptions { name: c"" }.into_raw::<T>();
+        // SAFETY: `into_raw` sets `fops` to the kernel crate's table for `T`, a reference to a
+        // constant, which is valid for reads, also at compile time.
+        let fops = unsafe { *raw.fops };
+        Self(
+            bindings::file_operations {
+                owner: module.as_ptr(),
+                ..fops
+            },
+            PhantomData,
+        )
+    }
+
+    /// Returns the table.
+    pub(crate) fn raw(&'static self) -> &'static bindings::file_operations {
+        &self.0
+    }
 }
 
 /// The registered `miscdevice` and the device's shared data, in one pinned allocation.
@@ -44,18 +87,16 @@ struct MiscBox<D> {
     data: D,
 }
 
-/// A registered misc device whose file operations are owned by a module.
+/// A registered misc device whose file operations are a module's static [`MiscFops`].
 ///
 /// # Invariants
 ///
-/// - `boxed.misc` holds a `struct miscdevice` registered with `misc_register()` whose `fops`
-///   points to `fops`; it is deregistered exactly once, in [`Drop`], before `fops` is freed.
-/// - `fops` is the kernel crate's file operations table for `T` with `owner` set to the module
-///   that created the registration; so it is never the kernel crate's own table.
+/// `boxed.misc` holds a `struct miscdevice` registered with `misc_register()` whose `fops` is a
+/// `'static` [`MiscFops<T>`]; `boxed.data` was initialised before the registration; it is
+/// deregistered exactly once, in [`Drop`].
 pub(crate) struct MiscRegistration<T: SharedData> {
     boxed: Pin<KBox<MiscBox<T::Data>>>,
-    fops: KBox<bindings::file_operations>,
-    _t: PhantomData<T>,
+    fops: &'static MiscFops<T>,
 }
 
 // SAFETY: `misc_deregister()` may be called from any thread; the shared data is `Send + Sync`.
@@ -64,52 +105,39 @@ unsafe impl<T: SharedData> Send for MiscRegistration<T> {}
 // SAFETY: `&self` methods only read; the shared data is `Sync`.
 unsafe impl<T: SharedData> Sync for MiscRegistration<T> {}
 
-/// The kernel crate's file operations table for `T`.
-fn kernel_fops<T: MiscDevice>() -> *const bindings::file_operations {
-    MiscDeviceOptions { name: c"" }.into_raw::<T>().fops
-}
-
 impl<T: SharedData> MiscRegistration<T> {
-    /// Registers a misc device called `name` (`/dev/<name>`) whose open files pin `module`, with
-    /// `data` shared by all of them.
+    /// Registers a misc device called `name` (`/dev/<name>`) with the file operations `fops`,
+    /// with `data` shared by all of its files.
     pub(crate) fn register(
         name: &'static CStr,
-        module: &'static ThisModule,
+        fops: &'static MiscFops<T>,
         data: T::Data,
     ) -> Result<Self> {
         let raw = MiscDeviceOptions { name }.into_raw::<T>();
-        // SAFETY: `into_raw` sets `fops` to the kernel crate's static file operations table for
-        // `T`, which is valid for reads forever.
-        let mut fops = KBox::new(unsafe { *raw.fops }, GFP_KERNEL)?;
-        fops.owner = module.as_ptr();
-        let fops_ptr: *const bindings::file_operations = &*fops;
-
+        let fops_ptr: *const bindings::file_operations = fops.raw();
+        // pin-init initialises the fields in the order written: `data` is in place before the
+        // device goes live, so an `open` racing with registration finds it.
         let boxed = KBox::try_pin_init(
             try_pin_init!(MiscBox {
+                data,
                 misc <- Opaque::try_ffi_init(move |slot: *mut bindings::miscdevice| {
                     // SAFETY: The initializer may write to `slot`.
                     unsafe { slot.write(bindings::miscdevice { fops: fops_ptr, ..raw }) };
                     // SAFETY: `slot` holds a fully initialised `miscdevice`. Its memory is pinned
-                    // and is only freed after `misc_deregister()` in `Drop`; `fops_ptr` points
-                    // into a box that is freed after that too.
-                    // INVARIANT: On success `slot` is registered with our owned `fops`.
+                    // and is only freed after `misc_deregister()` in `Drop`; `fops_ptr` is a
+                    // static.
+                    // INVARIANT: On success `slot` is registered with `fops`, after `data`.
                     to_result(unsafe { bindings::misc_register(slot) })
                 }),
-                data,
             }? Error),
             GFP_KERNEL,
         )?;
-
-        Ok(Self {
-            boxed,
-            fops,
-            _t: PhantomData,
-        })
+        Ok(Self { boxed, fops })
     }
 
     /// Returns the file operations the device was registered with.
-    pub(crate) fn fops(&self) -> &bindings::file_operations {
-        &self.fops
+    pub(crate) fn fops(&self) -> &'static bindings::file_operations {
+        self.fops.raw()
     }
 
     /// Returns the device node's minor number, a positive number once registered.
@@ -125,16 +153,13 @@ impl<T: SharedData> MiscRegistration<T> {
     }
 
     /// Returns the shared data of the registration that `misc` (as passed to `T::open`) belongs
-    /// to, or `None` if the device was registered by another kind of registration.
-    pub(crate) fn data_of(misc: &MiscDeviceRegistration<T>) -> Option<&T::Data> {
+    /// to.
+    pub(crate) fn data_of(misc: &MiscDeviceRegistration<T>) -> &T::Data {
         let raw = misc.as_raw();
-        // SAFETY: `misc` is a registered misc device; `fops` is set before registration.
-        if core::ptr::eq(unsafe { (*raw).fops }, kernel_fops::<T>()) {
-            return None;
-        }
-        // SAFETY: Only `MiscRegistration<T>` registers `T`'s trampolines with another table than
-        // the kernel crate's (by the type invariants), and it embeds the `miscdevice` in a
-        // `MiscBox<T::Data>`, which lives as long as the registration, so as long as `misc`.
+        // SAFETY: By the safety requirements of `SharedData`, `T` is registered only by
+        // `MiscRegistration<T>`, which embeds the `miscdevice` in a `MiscBox<T::Data>` whose
+        // `data` is initialised before registration and lives until after deregistration, so as
+        // long as `misc` is registered, which it is while `T::open` runs.
         let boxed = unsafe {
             &*kernel::container_of!(
                 raw.cast::<Opaque<bindings::miscdevice>>(),
@@ -142,23 +167,14 @@ impl<T: SharedData> MiscRegistration<T> {
                 misc
             )
         };
-        Some(&boxed.data)
-    }
-
-    /// Like [`MiscRegistration::data_of`], for `T::open`: a copy of the shared data (typically an
-    /// `Arc`), or `ENODEV`.
-    pub(crate) fn open_data(misc: &MiscDeviceRegistration<T>) -> Result<T::Data>
-    where
-        T::Data: Clone,
-    {
-        Self::data_of(misc).cloned().ok_or(ENODEV)
+        &boxed.data
     }
 }
 
 impl<T: SharedData> Drop for MiscRegistration<T> {
     fn drop(&mut self) {
         // SAFETY: By the type invariants `misc` is registered and this is the only place that
-        // deregisters it. `fops` is dropped only after this returns.
+        // deregisters it. Open files keep pointing at the static `fops`, which outlives them.
         unsafe { bindings::misc_deregister(self.boxed.misc.get()) };
     }
 }

@@ -30,7 +30,11 @@ pub(crate) struct PageBlock {
 // SAFETY: A page block is plain memory owned by this object; it may be freed from any thread.
 unsafe impl Send for PageBlock {}
 
-// SAFETY: `&PageBlock` only gives out the block's addresses, and reads that go through `kmap`.
+// SAFETY: `&PageBlock` gives out the block's addresses, and reads and writes its memory only
+// through C `memcpy` (`with_pages`). That memory is shared with userspace mappings and devices by
+// design, so concurrent accesses from other threads are expected: they may tear bytes, which the
+// copy methods document, but they are not data races in the Rust sense because no Rust reference
+// to the memory exists.
 unsafe impl Sync for PageBlock {}
 
 impl PageBlock {
@@ -81,21 +85,30 @@ impl PageBlock {
     }
 
     /// Copies `data` into the block at byte `offset`, mapping one page at a time.
+    ///
+    /// Userspace and devices may write the block at the same time; bytes they write concurrently
+    /// may end up torn.
     pub(crate) fn write(&self, offset: usize, data: &[u8]) -> Result {
         self.with_pages(offset, data.len(), |vaddr, pos, len| {
             // SAFETY: `vaddr` is a mapping of at least `len` bytes of an owned page, and `data`
-            // has `len` bytes at `pos`; the two do not overlap.
-            unsafe { core::ptr::copy_nonoverlapping(data.as_ptr().add(pos), vaddr, len) };
+            // has `len` bytes at `pos`; the two do not overlap. The copy is C's `memcpy`, so a
+            // concurrent writer of the page tears bytes rather than racing a Rust access.
+            unsafe {
+                ffi::vdmabuf_rs_memcpy_shared(vaddr.cast(), data.as_ptr().add(pos).cast(), len)
+            };
         })
     }
 
     /// Copies bytes of the block at `offset` into `out`, mapping one page at a time.
+    ///
+    /// Userspace and devices may write the block at the same time; bytes they write concurrently
+    /// may be read torn.
     pub(crate) fn read(&self, offset: usize, out: &mut [u8]) -> Result {
         let dst = out.as_mut_ptr();
         self.with_pages(offset, out.len(), |vaddr, pos, len| {
             // SAFETY: `vaddr` is a mapping of at least `len` bytes of an owned page, and `out`
-            // has room for `len` bytes at `pos`; the two do not overlap.
-            unsafe { core::ptr::copy_nonoverlapping(vaddr, dst.add(pos), len) };
+            // has room for `len` bytes at `pos`; the two do not overlap. C `memcpy`, as above.
+            unsafe { ffi::vdmabuf_rs_memcpy_shared(dst.add(pos).cast(), vaddr.cast(), len) };
         })
     }
 
@@ -146,6 +159,11 @@ pub(crate) fn next_order(remaining: usize, max_order: u32) -> u32 {
 ///
 /// Blocks are allocated in the largest orders available, so that tables built over them have
 /// few entries; after a failed high-order attempt the allocation never tries that order again.
+///
+/// # Invariants
+///
+/// `size` is a nonzero multiple of the page size and the blocks cover exactly `size` bytes, so
+/// there is at least one block.
 pub(crate) struct Pages {
     blocks: KVVec<PageBlock>,
     size: usize,
@@ -185,10 +203,11 @@ impl Pages {
                 None => return Err(ENOMEM),
             }
         }
+        // INVARIANT: `size` was checked above and the loop ran until the blocks covered it.
         Ok(Self { blocks, size })
     }
 
-    /// Returns the blocks, in buffer order.
+    /// Returns the blocks, in buffer order; there is at least one.
     pub(crate) fn blocks(&self) -> &[PageBlock] {
         &self.blocks
     }
@@ -237,16 +256,45 @@ impl Pages {
         })
     }
 
-    /// Copies the whole contents of `other`, which must have the same size.
+    /// Returns the first page frame of the buffer.
+    pub(crate) fn first_pfn(&self) -> usize {
+        // By the type invariants there is a first block.
+        self.blocks.first().map_or(0, PageBlock::pfn)
+    }
+
+    /// Returns the page at byte `offset`, which must be inside the buffer.
+    fn page_at(&self, mut offset: usize) -> Option<*mut bindings::page> {
+        for block in self.blocks.iter() {
+            if offset < block.len() {
+                return Some(block.page(offset / PAGE_SIZE));
+            }
+            offset -= block.len();
+        }
+        None
+    }
+
+    /// Copies the whole contents of `other`, which must have the same size, page by page.
+    ///
+    /// Bytes that userspace or devices write to `other` during the copy may be copied torn.
     pub(crate) fn copy_from(&self, other: &Pages) -> Result {
         if other.size != self.size {
             return Err(EINVAL);
         }
-        let mut page = KVec::with_capacity(PAGE_SIZE, GFP_KERNEL)?;
-        page.resize(PAGE_SIZE, 0, GFP_KERNEL)?;
         for offset in (0..self.size).step_by(PAGE_SIZE) {
-            other.read(offset, &mut page)?;
-            self.write(offset, &page)?;
+            let (Some(src), Some(dst)) = (other.page_at(offset), self.page_at(offset)) else {
+                return Err(EINVAL);
+            };
+            // SAFETY: `src` is a page of `other`, which the borrow keeps alive.
+            let from = unsafe { bindings::kmap_local_page(src) };
+            // SAFETY: `dst` is a page of `self`, which the borrow keeps alive.
+            let to = unsafe { bindings::kmap_local_page(dst) };
+            // SAFETY: Both map a whole page; they are different pages. C `memcpy`, so concurrent
+            // writers of `src` tear bytes rather than race a Rust access.
+            unsafe { ffi::vdmabuf_rs_memcpy_shared(to, from, PAGE_SIZE) };
+            // SAFETY: `to` is the most recent `kmap_local_page` mapping.
+            unsafe { bindings::kunmap_local(to) };
+            // SAFETY: `from` is now the most recent one.
+            unsafe { bindings::kunmap_local(from) };
         }
         Ok(())
     }

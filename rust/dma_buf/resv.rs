@@ -5,6 +5,7 @@
 //! C header: [`include/linux/dma-resv.h`](srctree/include/linux/dma-resv.h)
 
 use crate::dma_buf::{
+    errno,
     fence::Fence, //
     ffi,
 };
@@ -18,7 +19,10 @@ use kernel::{
         msecs_to_jiffies,
         Delta, //
     },
-    types::Opaque, //
+    types::{
+        NotThreadSafe,
+        Opaque, //
+    },
 };
 
 /// How a fence in a reservation object uses the buffer; the order is that of the C enum and
@@ -47,7 +51,7 @@ impl Usage {
 
     /// The usage that implicit sync waits for before an access (`dma_resv_usage_rw`): a write
     /// waits for readers and writers, a read for writers only.
-    pub(crate) fn to_wait_for(write: bool) -> Self {
+    pub(crate) fn for_access(write: bool) -> Self {
         if write {
             Usage::Read
         } else {
@@ -94,9 +98,14 @@ impl Resv {
     /// Takes the lock, interruptibly; it is released when the guard drops.
     pub(crate) fn lock(&self) -> Result<ResvLock<'_>> {
         // SAFETY: By the type invariants the object is valid.
-        to_result(unsafe { ffi::vdmabuf_rs_dma_resv_lock_interruptible(self.as_raw()) })?;
-        // INVARIANT: The lock was taken above.
-        Ok(ResvLock { resv: self })
+        to_result(unsafe {
+            ffi::vdmabuf_rs_dma_resv_lock_interruptible(self.as_raw(), core::ptr::null_mut())
+        })?;
+        // INVARIANT: The lock was taken above, on this thread.
+        Ok(ResvLock {
+            resv: self,
+            _not_send: NotThreadSafe,
+        })
     }
 
     /// Returns whether every fence found by `usage` has signalled.
@@ -131,6 +140,23 @@ impl Resv {
         }
     }
 
+    /// Waits, without a time limit, for every fence found by `usage`, as the core's own waits for
+    /// CPU access do. Fails with `ERESTARTSYS` if `interruptible` and a signal arrives.
+    pub(crate) fn wait(&self, usage: Usage, interruptible: bool) -> Result {
+        // CAST: `MAX_SCHEDULE_TIMEOUT` is `LONG_MAX`, passed as the `unsigned long` C takes.
+        let forever = kernel::ffi::c_long::MAX as kernel::ffi::c_ulong;
+        // SAFETY: By the type invariants the object is valid; no lock is needed.
+        let ret = unsafe {
+            bindings::dma_resv_wait_timeout(self.as_raw(), usage.raw(), interruptible, forever)
+        };
+        if ret < 0 {
+            // CAST: Errors are small negative numbers.
+            Err(Error::from_errno(ret as i32))
+        } else {
+            Ok(())
+        }
+    }
+
     /// Returns references to the fences found by `usage` (`dma_resv_get_fences`).
     pub(crate) fn fences(&self, usage: Usage) -> Result<KVec<ARef<Fence>>> {
         let mut count: u32 = 0;
@@ -155,13 +181,15 @@ impl Resv {
     }
 }
 
-/// Holds a reservation object's lock; unlocks on drop.
+/// Holds a reservation object's lock; unlocks on drop. Not `Send`: a ww_mutex must be released
+/// by the task that took it.
 ///
 /// # Invariants
 ///
-/// The lock of `resv` is held by this guard.
+/// The lock of `resv` is held by this guard, on this thread.
 pub(crate) struct ResvLock<'a> {
     resv: &'a Resv,
+    _not_send: NotThreadSafe,
 }
 
 impl ResvLock<'_> {
@@ -192,6 +220,176 @@ impl Drop for ResvLock<'_> {
     }
 }
 
+/// One reservation object locked by a [`ResvSet`], with the fence slots reserved on it.
+struct Held<'a> {
+    resv: &'a Resv,
+    /// Fence slots reserved since the last `add_fence`s, by `dma_resv_reserve_fences`.
+    slots: u32,
+}
+
+/// Several reservation objects locked together under one ww acquire context, in any order,
+/// without deadlocking against other tasks locking an overlapping set in another order: the
+/// shape of C's `drm_exec`.
+///
+/// [`ResvSet::lock`] takes the locks one by one. When the ww_mutex class reports `-EDEADLK` (an
+/// older context holds one of them and this one must back off), it drops every lock it holds,
+/// sleeps on the contended lock with `dma_resv_lock_slow`, and starts over with that one held.
+/// Once all are held, the set adds fences only into slots reserved beforehand, so that adding,
+/// the step that makes a fence visible, cannot fail or allocate.
+///
+/// It is not `Send`: the locks and the acquire context belong to the task that took them.
+///
+/// # Invariants
+///
+/// `ctx` is an initialised acquire context of `reservation_ww_class`, marked done; every entry
+/// of `held` is locked with it by this task; the objects are distinct.
+pub(crate) struct ResvSet<'a> {
+    ctx: Pin<KBox<Opaque<bindings::ww_acquire_ctx>>>,
+    held: KVec<Held<'a>>,
+    backoffs: u32,
+    _not_send: NotThreadSafe,
+}
+
+impl<'a> ResvSet<'a> {
+    /// Locks every object of `resvs` (an object listed twice is locked once), interruptibly if
+    /// `interruptible` (then a signal fails it with `EINTR` or `ERESTARTSYS`, and nothing stays
+    /// locked).
+    pub(crate) fn lock(resvs: &[&'a Resv], interruptible: bool) -> Result<Self> {
+        let ctx = KBox::pin_init(
+            Opaque::ffi_init(|ctx| {
+                // SAFETY: `ctx` is memory for an acquire context, which stays pinned until
+                // `ww_acquire_fini` in `drop` (or below on failure).
+                unsafe { ffi::vdmabuf_rs_resv_acquire_init(ctx) }
+            }),
+            GFP_KERNEL,
+        )?;
+        let held = match KVec::with_capacity(resvs.len(), GFP_KERNEL) {
+            Ok(held) => held,
+            Err(e) => {
+                // SAFETY: Initialised above; nothing is locked with it.
+                unsafe { ffi::vdmabuf_rs_ww_acquire_fini(ctx.get()) };
+                return Err(e.into());
+            }
+        };
+        let mut set = Self {
+            ctx,
+            held,
+            backoffs: 0,
+            _not_send: NotThreadSafe,
+        };
+        // On failure, dropping `set` unlocks what it holds and finishes the context.
+        set.acquire(resvs, interruptible)?;
+        // SAFETY: The context is initialised and every lock of the set is held.
+        // INVARIANT: The acquire phase is over.
+        unsafe { ffi::vdmabuf_rs_ww_acquire_done(set.ctx.get()) };
+        Ok(set)
+    }
+
+    /// The acquire loop of [`ResvSet::lock`].
+    fn acquire(&mut self, resvs: &[&'a Resv], interruptible: bool) -> Result {
+        let ctx = self.ctx.get();
+        let mut contended: Option<&'a Resv> = None;
+        'retry: loop {
+            if let Some(resv) = contended.take() {
+                if interruptible {
+                    // SAFETY: The object is valid and this context holds no lock after the
+                    // back-off, as `dma_resv_lock_slow` requires.
+                    to_result(unsafe {
+                        ffi::vdmabuf_rs_dma_resv_lock_slow_interruptible(resv.as_raw(), ctx)
+                    })?;
+                } else {
+                    // SAFETY: As above.
+                    unsafe { ffi::vdmabuf_rs_dma_resv_lock_slow(resv.as_raw(), ctx) };
+                }
+                self.push(resv);
+            }
+            for &resv in resvs {
+                if self.find(resv).is_some() {
+                    continue;
+                }
+                let ret = if interruptible {
+                    // SAFETY: The object and the context are valid.
+                    unsafe { ffi::vdmabuf_rs_dma_resv_lock_interruptible(resv.as_raw(), ctx) }
+                } else {
+                    // SAFETY: The object and the context are valid.
+                    unsafe { bindings::dma_resv_lock(resv.as_raw(), ctx) }
+                };
+                if ret == 0 {
+                    self.push(resv);
+                } else if ret == errno::deadlock().to_errno() {
+                    // An older context holds `resv`: drop everything and wait for it.
+                    self.unlock_all();
+                    self.backoffs += 1;
+                    contended = Some(resv);
+                    continue 'retry;
+                } else {
+                    return Err(Error::from_errno(ret));
+                }
+            }
+            return Ok(());
+        }
+    }
+
+    fn push(&mut self, resv: &'a Resv) {
+        // There is room for every object of the list (`with_capacity`), and each is held once.
+        let _ = self.held.push_within_capacity(Held { resv, slots: 0 });
+    }
+
+    fn find(&mut self, resv: &Resv) -> Option<&mut Held<'a>> {
+        self.held.iter_mut().find(|h| core::ptr::eq(h.resv, resv))
+    }
+
+    fn unlock_all(&mut self) {
+        while let Some(h) = self.held.pop() {
+            // SAFETY: By the type invariants this set holds the lock.
+            unsafe { bindings::dma_resv_unlock(h.resv.as_raw()) };
+        }
+    }
+
+    /// Returns how many times [`ResvSet::lock`] had to back off.
+    pub(crate) fn backoffs(&self) -> u32 {
+        self.backoffs
+    }
+
+    /// Reserves `n` fence slots on `resv` (`dma_resv_reserve_fences`), which may allocate: call
+    /// it before any fence becomes visible. `EINVAL` if `resv` is not locked by this set.
+    pub(crate) fn reserve_fences(&mut self, resv: &Resv, n: u32) -> Result {
+        let held = self.find(resv).ok_or(EINVAL)?;
+        // SAFETY: The object is locked by this set, as `dma_resv_reserve_fences` requires.
+        to_result(unsafe { bindings::dma_resv_reserve_fences(held.resv.as_raw(), n) })?;
+        held.slots = n;
+        Ok(())
+    }
+
+    /// Adds `fence` to `resv` with `usage`, into a slot reserved by
+    /// [`ResvSet::reserve_fences`]; never allocates. Fails with `ENOSPC`, adding nothing, if no
+    /// slot is left, and with `EINVAL` if `resv` is not locked by this set: both are bugs of
+    /// the caller, which reserves first.
+    ///
+    /// Once added, the fence is visible to every waiter: its producer is in the signalling
+    /// critical section from here on and must signal it.
+    pub(crate) fn add_fence(&mut self, resv: &Resv, fence: &Fence, usage: Usage) -> Result {
+        let held = self.find(resv).ok_or(EINVAL)?;
+        if held.slots == 0 {
+            return Err(ENOSPC);
+        }
+        held.slots -= 1;
+        // SAFETY: The object is locked by this set, a slot was reserved under this same lock
+        // and the fence is a valid single fence.
+        unsafe { bindings::dma_resv_add_fence(held.resv.as_raw(), fence.as_raw(), usage.raw()) };
+        Ok(())
+    }
+}
+
+impl Drop for ResvSet<'_> {
+    fn drop(&mut self) {
+        self.unlock_all();
+        // SAFETY: By the type invariants the context is initialised, this task took it, and it
+        // holds no lock any more.
+        unsafe { ffi::vdmabuf_rs_ww_acquire_fini(self.ctx.get()) };
+    }
+}
+
 #[cfg(vdmabuf_layer_tests)]
 #[kunit_tests(dma_buf_resv)]
 mod tests {
@@ -201,8 +399,26 @@ mod tests {
         FenceContext, //
     };
 
+    use kernel::{
+        sync::{
+            atomic::{
+                Atomic,
+                Relaxed, //
+            },
+            Arc,
+        },
+        time::delay::fsleep,
+        workqueue, //
+    };
+
     /// A reservation object of its own, for tests.
     struct TestResv(Pin<KBox<Opaque<bindings::dma_resv>>>);
+
+    // SAFETY: A reservation object may be used and freed from any thread; it locks itself.
+    unsafe impl Send for TestResv {}
+
+    // SAFETY: As above; `&TestResv` only hands out `&Resv`, which is `Sync`.
+    unsafe impl Sync for TestResv {}
 
     impl TestResv {
         fn new() -> Result<Self> {
@@ -272,7 +488,7 @@ mod tests {
             lock.add_fence(bookkeep.fence(), Usage::Bookkeep)?;
         }
         assert!(resv.test_signaled(Usage::Kernel));
-        assert!(!resv.test_signaled(Usage::to_wait_for(false)));
+        assert!(!resv.test_signaled(Usage::for_access(false)));
         assert!(!resv.wait_timeout(Usage::Read, true, Delta::from_millis(10))?);
         writer.signal(Ok(()));
         assert!(resv.test_signaled(Usage::Read));
@@ -285,14 +501,79 @@ mod tests {
     }
 
     #[test]
+    fn sets_lock_each_object_once_and_add_only_into_reserved_slots() -> Result {
+        let (a, b) = (TestResv::new()?, TestResv::new()?);
+        let ctx = FenceContext::new(c"dma_buf_test", c"dma_buf_test-set");
+        let f = ctx.new_fence()?;
+        {
+            // The same object twice, as a copy within one buffer asks: locked once.
+            let mut set = ResvSet::lock(&[a.resv(), b.resv(), a.resv()], true)?;
+            assert_eq!(set.backoffs(), 0);
+            assert_eq!(set.add_fence(a.resv(), f.fence(), Usage::Read), Err(ENOSPC));
+            set.reserve_fences(a.resv(), 1)?;
+            set.reserve_fences(b.resv(), 1)?;
+            set.add_fence(a.resv(), f.fence(), Usage::Read)?;
+            set.add_fence(b.resv(), f.fence(), Usage::Write)?;
+            assert_eq!(
+                set.add_fence(b.resv(), f.fence(), Usage::Write),
+                Err(ENOSPC)
+            );
+            let other = TestResv::new()?;
+            assert_eq!(set.reserve_fences(other.resv(), 1), Err(EINVAL));
+        }
+        // Both are unlocked again: a plain lock succeeds at once.
+        drop(a.resv().lock()?);
+        drop(b.resv().lock()?);
+        assert!(holds(b.resv(), Usage::Write, &f)?);
+        assert!(!holds(a.resv(), Usage::Write, &f)?);
+        f.signal(Ok(()));
+        Ok(())
+    }
+
+    /// Forces the ww_mutex back-off: an older context holds `x` while this (younger) one holds
+    /// `y` and wants `x`, so wait-die makes it drop `y`, sleep on `x` and start over.
+    #[test]
+    fn sets_back_off_on_deadlock_and_retry() -> Result {
+        let x = Arc::new(TestResv::new()?, GFP_KERNEL)?;
+        let y = Arc::new(TestResv::new()?, GFP_KERNEL)?;
+        // 0: starting, 1: the older context holds `x`, 2: it let go, -1: it failed.
+        let stage = Arc::new(Atomic::<i32>::new(0), GFP_KERNEL)?;
+        let (wx, wstage) = (x.clone(), stage.clone());
+        workqueue::system().try_spawn(GFP_KERNEL, move || {
+            match ResvSet::lock(&[wx.resv()], false) {
+                Ok(set) => {
+                    wstage.store(1, Relaxed);
+                    fsleep(Delta::from_millis(100));
+                    wstage.store(2, Relaxed);
+                    drop(set);
+                }
+                Err(_) => wstage.store(-1, Relaxed),
+            }
+        })?;
+        let mut waited = 0;
+        while stage.load(Relaxed) == 0 && waited < 5000 {
+            fsleep(Delta::from_millis(1));
+            waited += 1;
+        }
+        assert_eq!(stage.load(Relaxed), 1);
+        // This context is younger: it was initialised after the worker's.
+        let set = ResvSet::lock(&[y.resv(), x.resv()], true)?;
+        assert!(set.backoffs() >= 1);
+        // It could only get `x` once the older context let go of it.
+        assert_eq!(stage.load(Relaxed), 2);
+        drop(set);
+        Ok(())
+    }
+
+    #[test]
     fn usage_numbers_match_the_c_enum() -> Result {
         assert_eq!(Usage::from_u32(0)?, Usage::Kernel);
         assert_eq!(Usage::from_u32(1)?, Usage::Write);
         assert_eq!(Usage::from_u32(2)?, Usage::Read);
         assert_eq!(Usage::from_u32(3)?, Usage::Bookkeep);
         assert_eq!(Usage::from_u32(4), Err(EINVAL));
-        assert_eq!(Usage::to_wait_for(true), Usage::Read);
-        assert_eq!(Usage::to_wait_for(false), Usage::Write);
+        assert_eq!(Usage::for_access(true), Usage::Read);
+        assert_eq!(Usage::for_access(false), Usage::Write);
         Ok(())
     }
 }

@@ -59,7 +59,8 @@ struct Imports {
     map: RBTree<u32, Arc<Import>>,
 }
 
-impl SharedData for ImporterFile {
+// SAFETY: `ImporterFile` is registered only by the module's `MiscRegistration`.
+unsafe impl SharedData for ImporterFile {
     type Data = Arc<Shared>;
 }
 
@@ -68,7 +69,7 @@ impl MiscDevice for ImporterFile {
     type Ptr = Pin<KBox<Self>>;
 
     fn open(_file: &File, misc: &MiscDeviceRegistration<Self>) -> Result<Pin<KBox<Self>>> {
-        let shared = MiscRegistration::<Self>::open_data(misc)?;
+        let shared = MiscRegistration::<Self>::data_of(misc).clone();
         KBox::pin_init(
             pin_init!(ImporterFile {
                 shared,
@@ -254,7 +255,7 @@ fn cpu_access(
     let write = dir != DataDirection::FromDevice;
     if !import
         .resv()
-        .wait_timeout(Usage::to_wait_for(write), true, DEPENDENCY_TIMEOUT)?
+        .wait_timeout(Usage::for_access(write), true, DEPENDENCY_TIMEOUT)?
     {
         return Err(ETIMEDOUT);
     }

@@ -46,13 +46,17 @@ impl Shared {
     }
 }
 
+/// The file operations of `/dev/vdmabuf-importer`, owned by this module.
+static FOPS: dma_buf::misc::MiscFops<file::ImporterFile> =
+    dma_buf::misc::MiscFops::new(&THIS_MODULE);
+
 /// The module: `/dev/vdmabuf-importer` and what it shares.
 struct ImporterModule {
     _misc: dma_buf::misc::MiscRegistration<file::ImporterFile>,
 }
 
 impl kernel::Module for ImporterModule {
-    fn init(module: &'static ThisModule) -> Result<Self> {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
         let dev = dma_buf::device::DmaDevice::new(c"vdmabuf-importer")?;
         let shared = Arc::pin_init(
             try_pin_init!(Shared {
@@ -61,7 +65,7 @@ impl kernel::Module for ImporterModule {
             }? Error),
             GFP_KERNEL,
         )?;
-        let misc = dma_buf::misc::MiscRegistration::register(c"vdmabuf-importer", module, shared)?;
+        let misc = dma_buf::misc::MiscRegistration::register(c"vdmabuf-importer", &FOPS, shared)?;
         pr_info!(
             "registered /dev/vdmabuf-importer (minor {})\n",
             misc.minor()
@@ -79,7 +83,7 @@ mod tests {
     fn device_pins_module_and_shares_data() -> Result {
         let misc = dma_buf::misc::MiscRegistration::<file::ImporterFile>::register(
             c"vdmabuf-importer-kunit",
-            &THIS_MODULE,
+            &FOPS,
             Arc::pin_init(
                 try_pin_init!(Shared {
                     engine <- engine::Engine::new()?,

@@ -65,14 +65,21 @@ for plan in "$@"; do
 		echo "$kept" >"$dir/cache-to"
 	fi
 	mem=$(plan_opt "$plan" mem)
+	# "after=PLAN": start once that plan's VM has ended, so that no more VMs run at once than
+	# the two host cores carry without starving the guests (hung-task reports under TCG).
+	after=$(plan_opt "$plan" after)
+	case " $* " in *" $after "*) ;; *) after= ;; esac
 	# Two sockets of one core each: without ACPI the guest learns its CPUs from SeaBIOS's MP
 	# table, which lists only one core per socket.
 	(
+		if [ -n "$after" ]; then
+			while [ ! -f "$out/$after/status" ]; do sleep 1; done
+		fi
 		start=$(date +%s)
 		rc=0
 		timeout -s KILL "$VM_TIMEOUT" qemu-system-x86_64 -accel "$accel" -smp 2,sockets=2,cores=1 \
 			-m "${mem:-1G}" -kernel "$kdir/arch/x86/boot/bzImage" -initrd "$out/initramfs.cpio.gz" \
-			-append "console=ttyS0 panic=-1 oops=panic plan=$plan" \
+			-append "console=ttyS0 panic=-1 oops=panic plan=$plan $(plan_opt "$plan" cmdline)" \
 			-display none -monitor none -no-reboot \
 			-serial "file:$dir/console.log" -serial "file:$dir/user.log" \
 			>"$dir/qemu.log" 2>&1 || rc=$?

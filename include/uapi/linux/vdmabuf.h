@@ -52,10 +52,18 @@ struct vdmabuf_create {
  *      a closed one).
  * @flags: in: must be zero.
  *
- * Moves the buffer's contents to newly allocated pages, as a device evicting VRAM would:
- * dynamic importers are told through their invalidate_mappings callback, static mappings and
- * userspace mappings are torn down and refault onto the new pages. Fails with EBUSY while the
- * buffer is pinned (a static importer has it mapped, or a dynamic importer pinned it).
+ * Moves the buffer's contents to newly allocated pages, as a device evicting VRAM would, and
+ * keeps every byte: what the CPU wrote through any mapping before the call returns, and what
+ * devices wrote in jobs whose fences are in the buffer's reservation object. Under the
+ * reservation lock, dynamic importers are told through their invalidate_mappings callback, the
+ * call waits for every fence in the reservation object (of any usage), then userspace mappings
+ * are torn down; they refault onto the new pages on next access.
+ *
+ * Fails with EBUSY while the buffer is pinned (a static importer has it mapped, or a dynamic
+ * importer pinned it) or mapped into the kernel (vmap); with ETIMEDOUT if its fences do not all
+ * signal within 12 seconds; with EINTR or ERESTARTSYS on a signal while waiting; with ENOSPC if
+ * the second copy, which exists until the call returns, would exceed ``max_total_mb``; with
+ * ENOMEM if it cannot be allocated. On any failure the buffer is unchanged.
  */
 struct vdmabuf_migrate {
 	__s32 fd;
@@ -70,6 +78,8 @@ struct vdmabuf_migrate {
 /*
  * Usages of a fence in a reservation object, the values of enum dma_resv_usage: implicit sync
  * readers wait for KERNEL and WRITE fences, writers for READ too; BOOKKEEP fences are ignored.
+ * %VDMABUF_IOCTL_FENCE_ATTACH takes WRITE and READ only: KERNEL and BOOKKEEP are for the
+ * memory management of the buffer's own driver (EINVAL).
  */
 #define VDMABUF_USAGE_KERNEL 0
 #define VDMABUF_USAGE_WRITE 1
@@ -78,21 +88,26 @@ struct vdmabuf_migrate {
 
 /**
  * struct vdmabuf_fence_attach - argument of %VDMABUF_IOCTL_FENCE_ATTACH.
- * @fd: in: a dma-buf file descriptor, of any exporter (EBADF if not open, EINVAL if not a
- *      dma-buf).
+ * @fd: in: a dma-buf file descriptor exported by vdmabuf (EBADF if not open, EINVAL for any
+ *      other file, including other exporters' dma-bufs).
  * @flags: in: a combination of %VDMABUF_FENCE_ATTACH_FLAGS.
- * @usage: in: one of the VDMABUF_USAGE_* values.
+ * @usage: in: %VDMABUF_USAGE_WRITE or %VDMABUF_USAGE_READ (EINVAL otherwise).
  * @handle: out: the fence's handle, valid for this open file of /dev/vdmabuf.
  * @sync_file: out: with %VDMABUF_FENCE_SYNC_FILE a sync_file descriptor of the fence, else -1.
  * @pad: in: must be zero.
  *
  * Adds a new, unsignalled fence to the buffer's reservation object, as a device starting a job
  * on it would. As in vgem, a fence that would conflict with unsignalled ones fails with EBUSY:
- * a KERNEL or WRITE fence while any KERNEL, WRITE or READ fence is pending, a READ or BOOKKEEP
- * fence while a KERNEL or WRITE fence is. The fence signals on %VDMABUF_IOCTL_FENCE_SIGNAL; if
- * that does not come within the module parameter ``fence_timeout_ms`` (10 s by default), it
- * signals with -ETIMEDOUT; when this file of /dev/vdmabuf is closed, its pending fences signal
- * with -ECANCELED.
+ * a WRITE fence while any KERNEL, WRITE or READ fence is pending, a READ fence while a KERNEL or
+ * WRITE fence is. The fence signals on %VDMABUF_IOCTL_FENCE_SIGNAL; if that does not come within
+ * the module parameter ``fence_timeout_ms`` (10 s by default and at most), it signals with
+ * -ETIMEDOUT; when this file of /dev/vdmabuf is closed, its pending fences signal with
+ * -ECANCELED.
+ *
+ * As with vgem, only the driver's own buffers take these fences: the dma-buf rules forbid
+ * userspace-controlled fences on other drivers' buffers. To hold back another exporter's buffer,
+ * attach a fence to a vdmabuf buffer with %VDMABUF_FENCE_SYNC_FILE and import the sync_file into
+ * the other buffer with DMA_BUF_IOCTL_IMPORT_SYNC_FILE.
  */
 struct vdmabuf_fence_attach {
 	__s32 fd;

@@ -7,6 +7,10 @@ export VDMABUF_MAX_SIZE_MB=16 VDMABUF_MAX_TOTAL_MB=64 VDMABUF_MAX_BUFFERS=256
 export VDMABUF_FENCE_TIMEOUT_MS=4000
 kunit vdmabuf max_size_mb=$VDMABUF_MAX_SIZE_MB max_total_mb=$VDMABUF_MAX_TOTAL_MB \
 	max_buffers=$VDMABUF_MAX_BUFFERS fence_timeout_ms=$VDMABUF_FENCE_TIMEOUT_MS
+# The KUnit suites that just ran made and migrated buffers of their own: the counters show only
+# userspace's buffers, so a fresh load shows zeros.
+check debugfs-counts-zero-after-kunit sh -c 'cd /sys/kernel/debug/vdmabuf/counts &&
+	for c in buffers bytes attachments maps migrations; do test "$(cat $c)" = 0 || exit 1; done'
 kunit vdmabuf_importer
 tap vdmabuf_test /tests/vdmabuf_test
 tap vdmabuf_fence_test /tests/vdmabuf_fence_test
@@ -14,3 +18,7 @@ tap vdmabuf_importer_test /tests/vdmabuf_importer_test
 check rmmod-vdmabuf_importer rmmod vdmabuf_importer
 check rmmod-vdmabuf rmmod vdmabuf
 check debugfs-removed-on-unload test ! -e /sys/kernel/debug/vdmabuf
+# Fences on shared buffers must signal in bounded time: a longer timeout refuses to load, saying
+# why.
+check fence-timeout-capped sh -c '! insmod /lib/modules/vdmabuf.ko fence_timeout_ms=10001 &&
+	test ! -e /dev/vdmabuf && dmesg | grep -q "fence_timeout_ms=10001 is above 10000"'

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * make bench: throughput of first-touch writes through mmap (vdmabuf maps whole buffers up
- * front, so the first write should run at memory speed), and buffer creation, for vdmabuf, the
- * system dma-heap and anonymous memory as the reference. Prints a table; it asserts nothing:
- * performance targets live here, not in timed tests.
+ * make bench: throughput of first-touch writes through mmap, compared with a second write of
+ * the same mapping, and buffer creation, for vdmabuf, the system dma-heap and anonymous memory
+ * as the reference. vdmabuf installs a whole mapping in its first page fault, so its first touch
+ * should run at nearly memory speed: the target is at least 0.9 times the second write's
+ * throughput on a 64 MiB buffer. Prints a table and whether the target is met; performance
+ * targets live here, not in timed tests.
  */
 #include <time.h>
 #include <linux/dma-heap.h>
@@ -35,9 +37,9 @@ static int heap_alloc(size_t size)
 }
 
 /* Creates a buffer of @kind (0 vdmabuf, 1 heap, 2 anonymous) and times create and first touch. */
-static int run(int kind, int dev, double *create, double *touch)
+static int run(int kind, int dev, double *create, double *touch, double *again)
 {
-	double t0, t1, t2;
+	double t0, t1, t2, t3;
 	int fd = -1;
 	void *p;
 
@@ -55,8 +57,11 @@ static int run(int kind, int dev, double *create, double *touch)
 	t1 = now();
 	memset(p, 0x5a, SIZE);
 	t2 = now();
+	memset(p, 0xa5, SIZE);
+	t3 = now();
 	*create += t1 - t0;
 	*touch += t2 - t1;
+	*again += t3 - t2;
 	munmap(p, SIZE);
 	if (fd >= 0)
 		close(fd);
@@ -68,19 +73,27 @@ int main(void)
 	static const char *const names[] = { "vdmabuf", "system heap", "anonymous" };
 	int dev = open(VDMABUF_DEV, O_RDWR | O_CLOEXEC), kind, i;
 
-	printf("%-12s %14s %22s\n", "memory", "create+mmap", "first-touch write");
+	double ratio = 0;
+
+	printf("%-12s %14s %22s %20s %8s\n", "memory", "create+mmap", "first-touch write",
+	       "second write", "ratio");
 	for (kind = 0; kind < 3; kind++) {
-		double create = 0, touch = 0;
+		double create = 0, touch = 0, again = 0;
 
 		for (i = 0; i < ROUNDS; i++)
-			if (run(kind, dev, &create, &touch))
+			if (run(kind, dev, &create, &touch, &again))
 				break;
 		if (i < ROUNDS) {
 			printf("%-12s %14s\n", names[kind], "unavailable");
 			continue;
 		}
-		printf("%-12s %11.1f ms %17.0f MiB/s\n", names[kind], create * 1000 / ROUNDS,
-		       SIZE / MIB * ROUNDS / touch);
+		printf("%-12s %11.1f ms %17.0f MiB/s %15.0f MiB/s %8.2f\n", names[kind],
+		       create * 1000 / ROUNDS, SIZE / MIB * ROUNDS / touch,
+		       SIZE / MIB * ROUNDS / again, again / touch);
+		if (kind == 0)
+			ratio = again / touch;
 	}
-	return 0;
+	printf("vdmabuf first touch / second write: %.2f (target >= 0.90): %s\n", ratio,
+	       ratio >= 0.9 ? "met" : "MISSED");
+	return ratio >= 0.9 ? 0 : 1;
 }

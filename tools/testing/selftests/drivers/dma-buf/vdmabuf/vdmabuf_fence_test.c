@@ -9,12 +9,9 @@
  */
 #include <pthread.h>
 #include <time.h>
-#include <drm/vgem_drm.h>
 
 #include "kselftest_harness.h"
-#include "vdmabuf_util.h"
-
-#define PAGE 4096UL
+#include "vdmabuf_importer_util.h"
 
 FIXTURE(fence) {
 	int dev;
@@ -53,6 +50,9 @@ TEST_F(fence, attach_rejects_bad_input)
 	args.pad = 0;
 	args.usage = 4;
 	EXPECT_EQ(-EINVAL, vdmabuf_ioctl(self->dev, VDMABUF_IOCTL_FENCE_ATTACH, &args));
+	/* KERNEL and BOOKKEEP are for the memory management of the buffer's own driver. */
+	EXPECT_EQ(-EINVAL, vdmabuf_fence(self->dev, self->buf, VDMABUF_USAGE_KERNEL, NULL));
+	EXPECT_EQ(-EINVAL, vdmabuf_fence(self->dev, self->buf, VDMABUF_USAGE_BOOKKEEP, NULL));
 	EXPECT_EQ(-EBADF, vdmabuf_fence(self->dev, -1, VDMABUF_USAGE_WRITE, NULL));
 	EXPECT_EQ(-EBADF, vdmabuf_fence(self->dev, 999, VDMABUF_USAGE_WRITE, NULL));
 	null = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -105,7 +105,6 @@ TEST_F(fence, conflicting_fences_are_ebusy)
 	ASSERT_LE(0, w);
 	EXPECT_EQ(-EBUSY, vdmabuf_fence(self->dev, self->buf, VDMABUF_USAGE_WRITE, NULL));
 	EXPECT_EQ(-EBUSY, vdmabuf_fence(self->dev, self->buf, VDMABUF_USAGE_READ, NULL));
-	EXPECT_EQ(-EBUSY, vdmabuf_fence(self->dev, self->buf, VDMABUF_USAGE_KERNEL, NULL));
 	ASSERT_EQ(0, vdmabuf_signal(self->dev, w, 0));
 
 	/* Readers share; a writer waits for them. */
@@ -141,11 +140,47 @@ TEST_F(fence, poll_follows_usages)
 	EXPECT_EQ(POLLIN, poll_events(self->buf, POLLIN | POLLOUT, 20));
 	EXPECT_EQ(0, vdmabuf_signal(self->dev, h, 0));
 	EXPECT_EQ(POLLOUT, poll_events(self->buf, POLLOUT, 0));
-	/* Bookkeeping fences block nobody. */
-	h = vdmabuf_fence(self->dev, self->buf, VDMABUF_USAGE_BOOKKEEP, NULL);
-	ASSERT_LE(0, h);
-	EXPECT_EQ(POLLIN | POLLOUT, poll_events(self->buf, POLLIN | POLLOUT, 0));
-	EXPECT_EQ(0, vdmabuf_signal(self->dev, h, 0));
+}
+
+/*
+ * Userspace-controlled fences go only on vdmabuf's own buffers (dma-buf.rst: no userspace fences
+ * on other drivers' buffers). A test that wants one on a foreign buffer exports it as a sync_file
+ * and imports that with the standard DMA_BUF_IOCTL_IMPORT_SYNC_FILE.
+ */
+TEST_F(fence, foreign_buffers_get_fences_only_through_import_sync_file)
+{
+	enum exporter kinds[] = { UDMABUF, HEAP, VGEM };
+	unsigned int i, tried = 0;
+
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		struct dma_buf_import_sync_file imp = { .flags = DMA_BUF_SYNC_WRITE };
+		struct buffer b;
+		int h, sf, ret;
+
+		ret = make_buffer(kinds[i], 4 * PAGE, self->dev, &b);
+		if (ret == -ENODEV)
+			continue;
+		ASSERT_EQ(0, ret) TH_LOG("%s", exporter_names[kinds[i]]);
+		tried++;
+		EXPECT_EQ(-EINVAL, vdmabuf_fence(self->dev, b.fd, VDMABUF_USAGE_READ, NULL));
+		EXPECT_EQ(-EINVAL, vdmabuf_fence(self->dev, b.fd, VDMABUF_USAGE_WRITE, &sf));
+		EXPECT_EQ(-1, sf);
+		/* Nothing was attached. */
+		EXPECT_EQ(POLLIN | POLLOUT, poll_events(b.fd, POLLIN | POLLOUT, 0));
+
+		/* Our fence, on our buffer, goes into the foreign one through the core. */
+		h = vdmabuf_fence(self->dev, self->buf, VDMABUF_USAGE_WRITE, &sf);
+		ASSERT_LE(0, h);
+		imp.fd = sf;
+		ASSERT_EQ(0, ioctl(b.fd, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, &imp));
+		EXPECT_EQ(0, poll_events(b.fd, POLLIN, 20)) TH_LOG("%s", exporter_names[kinds[i]]);
+		EXPECT_EQ(0, vdmabuf_signal(self->dev, h, 0));
+		EXPECT_EQ(POLLIN | POLLOUT, poll_events(b.fd, POLLIN | POLLOUT, 1000));
+		EXPECT_EQ(0, close(sf));
+		free_buffer(&b);
+	}
+	if (!tried)
+		SKIP(return, "no foreign exporter");
 }
 
 struct delayed_signal {

@@ -7,222 +7,9 @@
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <linux/dma-heap.h>
-#include <linux/udmabuf.h>
-#include <drm/vgem_drm.h>
 
 #include "kselftest_harness.h"
-#include "vdmabuf_util.h"
-#include <linux/vdmabuf_importer.h>
-
-#define PAGE 4096UL
-
-static int imp_import(int imp, int fd, __u32 flags)
-{
-	struct vdmabuf_importer_import args = { .fd = fd, .flags = flags };
-	int ret = vdmabuf_ioctl(imp, VDMABUF_IMPORTER_IOCTL_IMPORT, &args);
-
-	return ret < 0 ? ret : (int)args.handle;
-}
-
-static int imp_handle_op(int imp, unsigned long cmd, __u32 handle)
-{
-	struct vdmabuf_importer_handle args = { .handle = handle };
-
-	return vdmabuf_ioctl(imp, cmd, &args);
-}
-
-static int imp_map(int imp, __u32 handle, __u32 dir)
-{
-	struct vdmabuf_importer_map args = { .handle = handle, .direction = dir };
-
-	return vdmabuf_ioctl(imp, VDMABUF_IMPORTER_IOCTL_MAP, &args);
-}
-
-static int imp_info(int imp, __u32 handle, struct vdmabuf_importer_info *info)
-{
-	memset(info, 0, sizeof(*info));
-	info->handle = handle;
-	return vdmabuf_ioctl(imp, VDMABUF_IMPORTER_IOCTL_INFO, info);
-}
-
-static int imp_read(int imp, __u32 handle, __u64 offset, __u64 len, uint64_t *sum)
-{
-	struct vdmabuf_importer_read args = { .handle = handle, .offset = offset, .length = len };
-	int ret = vdmabuf_ioctl(imp, VDMABUF_IMPORTER_IOCTL_READ, &args);
-
-	*sum = args.checksum;
-	return ret;
-}
-
-static int imp_fill(int imp, __u32 handle, __u32 seed, __u64 offset, __u64 len)
-{
-	struct vdmabuf_importer_fill args = {
-		.handle = handle, .seed = seed, .offset = offset, .length = len,
-	};
-
-	return vdmabuf_ioctl(imp, VDMABUF_IMPORTER_IOCTL_FILL, &args);
-}
-
-/* Queues a copy; returns the out-fence's sync_file or -errno. */
-static int imp_copy(int imp, __u32 src, __u32 dst, __u64 so, __u64 dso, __u64 len)
-{
-	struct vdmabuf_importer_copy args = {
-		.src = src, .dst = dst, .src_offset = so, .dst_offset = dso, .length = len,
-		.out_fence = -1,
-	};
-	int ret = vdmabuf_ioctl(imp, VDMABUF_IMPORTER_IOCTL_COPY, &args);
-
-	return ret < 0 ? ret : args.out_fence;
-}
-
-/* The exporters of the interop matrix. */
-enum exporter { VDMABUF, UDMABUF, HEAP, VGEM, EXPORTERS };
-static const char *const exporter_names[] = { "vdmabuf", "udmabuf", "system heap", "vgem" };
-
-/* A buffer of some exporter: its dma-buf, a CPU mapping of it, and what keeps it. */
-struct buffer {
-	int fd;
-	uint8_t *map;
-	size_t size;
-	int aux;	/* memfd (udmabuf), -1 otherwise */
-};
-
-/*
- * The size to test @kind with. udmabuf (7.2) maps its CPU-access table for its misc device,
- * whose DMA segment limit is 64 KiB, without splitting physically contiguous memfd pages into
- * segments that fit: DMA-API debugging then reports "mapping sg segment longer than device
- * claims to support". Buffers of at most 64 KiB cannot have such a segment.
- */
-static size_t test_size(enum exporter kind, size_t size)
-{
-	return kind == UDMABUF && size > 16 * PAGE ? 16 * PAGE : size;
-}
-
-/* Creates a buffer of @kind, or returns -errno; -ENODEV if the exporter is absent. */
-static int make_buffer(enum exporter kind, size_t size, int vdmabuf_dev, struct buffer *b)
-{
-	int dev, ret = -ENODEV;
-
-	b->fd = -1;
-	b->aux = -1;
-	b->size = size;
-	switch (kind) {
-	case VDMABUF:
-		ret = vdmabuf_create(vdmabuf_dev, size, VDMABUF_CREATE_RDWR | VDMABUF_CREATE_CLOEXEC);
-		break;
-	case UDMABUF: {
-		struct udmabuf_create c = { .flags = UDMABUF_FLAGS_CLOEXEC, .size = size };
-
-		dev = open("/dev/udmabuf", O_RDWR | O_CLOEXEC);
-		if (dev < 0)
-			return -ENODEV;
-		b->aux = memfd_create("importer-test", MFD_ALLOW_SEALING);
-		if (b->aux < 0 || ftruncate(b->aux, size) ||
-		    fcntl(b->aux, F_ADD_SEALS, F_SEAL_SHRINK)) {
-			close(dev);
-			return -errno;
-		}
-		c.memfd = b->aux;
-		ret = vdmabuf_ioctl(dev, UDMABUF_CREATE, &c);
-		close(dev);
-		break;
-	}
-	case HEAP: {
-		struct dma_heap_allocation_data a = {
-			.len = size, .fd_flags = O_RDWR | O_CLOEXEC,
-		};
-
-		dev = open("/dev/dma_heap/system", O_RDONLY | O_CLOEXEC);
-		if (dev < 0)
-			return -ENODEV;
-		ret = vdmabuf_ioctl(dev, DMA_HEAP_IOCTL_ALLOC, &a);
-		close(dev);
-		if (!ret)
-			ret = a.fd;
-		break;
-	}
-	case VGEM: {
-		struct drm_mode_create_dumb dumb = { .width = size / 4, .height = 1, .bpp = 32 };
-		struct drm_prime_handle prime = { .flags = DRM_CLOEXEC | DRM_RDWR };
-
-		dev = vgem_open();
-		if (dev < 0)
-			return -ENODEV;
-		ret = vdmabuf_ioctl(dev, DRM_IOCTL_MODE_CREATE_DUMB, &dumb);
-		if (!ret) {
-			prime.handle = dumb.handle;
-			ret = vdmabuf_ioctl(dev, DRM_IOCTL_PRIME_HANDLE_TO_FD, &prime);
-			/* The dma-buf keeps the object; the handle is not needed. */
-			vgem_close_handle(dev, dumb.handle);
-		}
-		close(dev);
-		if (!ret)
-			ret = prime.fd;
-		break;
-	}
-	default:
-		break;
-	}
-	if (ret < 0)
-		return ret;
-	b->fd = ret;
-	b->map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, b->fd, 0);
-	if (b->map == MAP_FAILED)
-		return -errno;
-	/*
-	 * udmabuf (7.2) maps its CPU-access table in the direction of the first
-	 * begin_cpu_access and syncs later ones in theirs, which DMA-API debugging reports as
-	 * "syncs DMA memory with different direction" as soon as reads and writes mix. A first
-	 * bidirectional access makes every later direction legal.
-	 */
-	if (kind == UDMABUF &&
-	    (dmabuf_sync(b->fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_RW) ||
-	     dmabuf_sync(b->fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_RW)))
-		return -EIO;
-	return 0;
-}
-
-static void free_buffer(struct buffer *b)
-{
-	if (b->map && b->map != MAP_FAILED)
-		munmap(b->map, b->size);
-	if (b->fd >= 0)
-		close(b->fd);
-	if (b->aux >= 0)
-		close(b->aux);
-	b->fd = b->aux = -1;
-	b->map = NULL;
-}
-
-/* Fills or checks a buffer through its CPU mapping, with DMA_BUF_IOCTL_SYNC brackets. */
-static void cpu_fill(struct buffer *b, unsigned int seed)
-{
-	dmabuf_sync(b->fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE);
-	fill_pattern(b->map, b->size, seed);
-	dmabuf_sync(b->fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE);
-}
-
-static long cpu_check(struct buffer *b, unsigned int seed)
-{
-	long bad;
-
-	dmabuf_sync(b->fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
-	bad = check_pattern(b->map, b->size, seed, 0);
-	dmabuf_sync(b->fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
-	return bad;
-}
-
-static uint64_t pattern_fnv(unsigned int seed, size_t len)
-{
-	uint8_t *p = malloc(len);
-	uint64_t h;
-
-	fill_pattern(p, len, seed);
-	h = fnv1a(p, len);
-	free(p);
-	return h;
-}
+#include "vdmabuf_importer_util.h"
 
 /* A vdmabuf buffer imported into the importer. */
 struct imported {
@@ -725,6 +512,100 @@ TEST_F(importer, copies_run_in_order)
 	release_imported(_metadata, self->dev, &a);
 	release_imported(_metadata, self->dev, &b);
 	release_imported(_metadata, self->dev, &c);
+}
+
+/*
+ * Job 2 fails (its dependency signals -EIO) while job 1 still waits for a gate: the failure
+ * must reach job 2's fence, and only after job 1's: fences of one timeline signal in order.
+ */
+TEST_F(importer, failing_job_signals_its_error_after_the_job_before_it)
+{
+	size_t size = 4 * PAGE;
+	struct imported a, b, c, d;
+	int gate, bad, f1, f2;
+
+	import_vdmabuf(_metadata, self->dev, self->vdmabuf, size, &a);
+	import_vdmabuf(_metadata, self->dev, self->vdmabuf, size, &b);
+	import_vdmabuf(_metadata, self->dev, self->vdmabuf, size, &c);
+	import_vdmabuf(_metadata, self->dev, self->vdmabuf, size, &d);
+	cpu_fill(&a.b, 141);
+	gate = vdmabuf_fence(self->vdmabuf, a.b.fd, VDMABUF_USAGE_WRITE, NULL);
+	bad = vdmabuf_fence(self->vdmabuf, c.b.fd, VDMABUF_USAGE_WRITE, NULL);
+	ASSERT_LE(0, gate);
+	ASSERT_LE(0, bad);
+	f1 = imp_copy(self->dev, a.h, b.h, 0, 0, size);
+	f2 = imp_copy(self->dev, c.h, d.h, 0, 0, size);
+	ASSERT_LE(0, f1);
+	ASSERT_LE(0, f2);
+	ASSERT_EQ(0, vdmabuf_signal(self->vdmabuf, bad, -EIO));
+	/* Job 2 has failed, but job 1 is still held back: neither may signal yet. */
+	EXPECT_EQ(0, poll_events(f2, POLLIN, 200));
+	EXPECT_EQ(0, sync_file_status(f1));
+	ASSERT_EQ(0, vdmabuf_signal(self->vdmabuf, gate, 0));
+	EXPECT_EQ(POLLIN, poll_events(f2, POLLIN, 10000));
+	EXPECT_EQ(1, sync_file_status(f1));
+	EXPECT_EQ(-EIO, sync_file_status(f2));
+	EXPECT_LE(signal_time(f1), signal_time(f2));
+	EXPECT_NE(0, signal_time(f1));
+	EXPECT_EQ(-1, cpu_check(&b.b, 141));
+	EXPECT_EQ(0, close(f1));
+	EXPECT_EQ(0, close(f2));
+	release_imported(_metadata, self->dev, &a);
+	release_imported(_metadata, self->dev, &b);
+	release_imported(_metadata, self->dev, &c);
+	release_imported(_metadata, self->dev, &d);
+}
+
+/*
+ * A process queues many copies behind a gate and is killed. Its jobs outlive it: every fence it
+ * published signals once the gate does, and the destination holds the copy.
+ */
+TEST_F(importer, killing_a_process_with_queued_jobs_loses_no_fence)
+{
+	struct dma_buf_export_sync_file exp = { .flags = DMA_BUF_SYNC_RW };
+	size_t size = 4 * PAGE;
+	struct buffer src, dst;
+	int gate, ready[2], status;
+	pid_t pid;
+	char c;
+
+	ASSERT_EQ(0, make_buffer(VDMABUF, size, self->vdmabuf, &src));
+	ASSERT_EQ(0, make_buffer(VDMABUF, size, self->vdmabuf, &dst));
+	cpu_fill(&src, 151);
+	gate = vdmabuf_fence(self->vdmabuf, src.fd, VDMABUF_USAGE_WRITE, NULL);
+	ASSERT_LE(0, gate);
+	ASSERT_EQ(0, pipe(ready));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		int imp = open(VDMABUF_IMPORTER_DEV, O_RDWR | O_CLOEXEC);
+		int hs = imp_import(imp, src.fd, 0), hd = imp_import(imp, dst.fd, 0), i;
+
+		for (i = 0; i < 64; i++)
+			if (imp_copy(imp, hs, hd, 0, 0, size) < 0)
+				_exit(1);
+		c = 'r';
+		if (write(ready[1], &c, 1) != 1)
+			_exit(2);
+		pause();
+		_exit(0);
+	}
+	ASSERT_EQ(1, read(ready[0], &c, 1));
+	ASSERT_EQ(0, kill(pid, SIGKILL));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFSIGNALED(status));
+	/* The killed process's jobs are still in the destination's reservation object. */
+	ASSERT_EQ(0, ioctl(dst.fd, DMA_BUF_IOCTL_EXPORT_SYNC_FILE, &exp));
+	EXPECT_EQ(0, sync_file_status(exp.fd));
+	ASSERT_EQ(0, vdmabuf_signal(self->vdmabuf, gate, 0));
+	EXPECT_EQ(POLLIN, poll_events(exp.fd, POLLIN, 20000));
+	EXPECT_EQ(1, sync_file_status(exp.fd));
+	EXPECT_EQ(-1, cpu_check(&dst, 151));
+	EXPECT_EQ(0, close(exp.fd));
+	close(ready[0]);
+	close(ready[1]);
+	free_buffer(&src);
+	free_buffer(&dst);
 }
 
 TEST_F(importer, unload_refused_while_open)

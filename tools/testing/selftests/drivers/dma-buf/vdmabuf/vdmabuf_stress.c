@@ -1,0 +1,801 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Race tests for vdmabuf and the sample importer: real threads and processes race for a bounded
+ * time (VDMABUF_STRESS_SECONDS each, 4 by default), and every test checks data afterwards, not
+ * only return codes. lockdep, KASAN and kmemleak watch the kernel side meanwhile.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "kselftest_harness.h"
+#include "vdmabuf_importer_util.h"
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double stress_seconds(void)
+{
+	return env_long("VDMABUF_STRESS_SECONDS", 4);
+}
+
+/* A loop of migrations of up to two buffers, until told to stop; counts what happened. */
+struct migrator {
+	int dev;
+	int fd[2];
+	atomic_bool stop;
+	long done, busy, other;
+	int last_error;
+	pthread_t thread;
+};
+
+static void *migrate_loop(void *arg)
+{
+	struct migrator *m = arg;
+	unsigned int i;
+
+	for (i = 0; !atomic_load(&m->stop); i++) {
+		int fd = m->fd[i % 2] >= 0 ? m->fd[i % 2] : m->fd[0];
+		int ret = vdmabuf_migrate(m->dev, fd);
+
+		if (!ret) {
+			m->done++;
+		} else if (ret == -EBUSY) {
+			m->busy++;
+			sched_yield();
+		} else {
+			m->other++;
+			m->last_error = ret;
+		}
+	}
+	return NULL;
+}
+
+static void start_migrator(struct migrator *m, int dev, int fd0, int fd1)
+{
+	memset(m, 0, sizeof(*m));
+	m->dev = dev;
+	m->fd[0] = fd0;
+	m->fd[1] = fd1;
+	pthread_create(&m->thread, NULL, migrate_loop, m);
+}
+
+static void stop_migrator(struct migrator *m)
+{
+	atomic_store(&m->stop, true);
+	pthread_join(m->thread, NULL);
+}
+
+FIXTURE(stress) {
+	int dev;
+	int imp;
+};
+
+FIXTURE_SETUP(stress)
+{
+	self->dev = open(VDMABUF_DEV, O_RDWR | O_CLOEXEC);
+	if (self->dev < 0)
+		SKIP(return, "no " VDMABUF_DEV);
+	self->imp = open(VDMABUF_IMPORTER_DEV, O_RDWR | O_CLOEXEC);
+}
+
+FIXTURE_TEARDOWN(stress)
+{
+	if (self->imp >= 0)
+		close(self->imp);
+	close(self->dev);
+}
+
+/*
+ * One thread writes a round number into every page of a mapped buffer, over and over, while
+ * another migrates the buffer in a loop. Every page must end up holding the last round written
+ * to it, seen through the old mapping and through a fresh one: a migration that copies before it
+ * zaps userspace's mappings loses the writes made in between.
+ */
+#define WRITER_PAGES 1024
+
+struct writer {
+	volatile uint32_t *map;
+	uint32_t last[WRITER_PAGES];
+	atomic_bool stop;
+	long rounds;
+};
+
+static void *write_loop(void *arg)
+{
+	struct writer *w = arg;
+	uint32_t round;
+	size_t i;
+
+	for (round = 1; !atomic_load(&w->stop); round++) {
+		for (i = 0; i < WRITER_PAGES; i++) {
+			w->map[i * PAGE / 4 + (round % 1024)] = round;
+			w->last[i] = round;
+		}
+		w->rounds++;
+	}
+	return NULL;
+}
+
+static long lost_writes(volatile uint32_t *map, struct writer *w)
+{
+	long lost = 0;
+	size_t i;
+
+	for (i = 0; i < WRITER_PAGES; i++)
+		if (map[i * PAGE / 4 + (w->last[i] % 1024)] != w->last[i])
+			lost++;
+	return lost;
+}
+
+TEST_F(stress, writer_vs_migrate_loses_no_write)
+{
+	size_t size = WRITER_PAGES * PAGE;
+	struct writer *w = calloc(1, sizeof(*w));
+	struct migrator m;
+	pthread_t writer;
+	double end;
+	void *fresh;
+	int fd;
+
+	fd = vdmabuf_create(self->dev, size, VDMABUF_CREATE_RDWR | VDMABUF_CREATE_CLOEXEC);
+	ASSERT_LE(0, fd);
+	w->map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, w->map);
+
+	pthread_create(&writer, NULL, write_loop, w);
+	start_migrator(&m, self->dev, fd, -1);
+	end = now() + stress_seconds();
+	while (now() < end)
+		usleep(10000);
+	stop_migrator(&m);
+	atomic_store(&w->stop, true);
+	pthread_join(writer, NULL);
+
+	ksft_print_msg("%ld rounds, %ld migrations\n", w->rounds, m.done);
+	EXPECT_EQ(0, m.other);
+	EXPECT_LT(0, m.done);
+	EXPECT_LT(1, w->rounds);
+	EXPECT_EQ(0, lost_writes(w->map, w));
+	fresh = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, fresh);
+	EXPECT_EQ(0, lost_writes(fresh, w));
+	munmap(fresh, size);
+	munmap((void *)w->map, size);
+	close(fd);
+	free(w);
+}
+
+/*
+ * One thread maps the buffer, writes a token into one page through the new mapping (or through
+ * a forked child's copy of it), and unmaps, over and over, while another migrates the buffer.
+ * Every token must be visible through a fresh mapping afterwards: a mapping made during a
+ * migration must never point at the pages the migration frees.
+ */
+#define MAPPER_PAGES 64
+
+TEST_F(stress, mmap_fork_vs_migrate_keeps_every_write)
+{
+	size_t size = MAPPER_PAGES * PAGE;
+	uint32_t expect[MAPPER_PAGES] = { 0 };
+	long iterations = 0, forks = 0, bad = 0;
+	struct migrator m;
+	uint32_t token;
+	uint32_t *map;
+	double end;
+	size_t i;
+	int fd;
+
+	fd = vdmabuf_create(self->dev, size, VDMABUF_CREATE_RDWR | VDMABUF_CREATE_CLOEXEC);
+	ASSERT_LE(0, fd);
+	start_migrator(&m, self->dev, fd, -1);
+	end = now() + stress_seconds();
+	for (token = 1; now() < end; token++) {
+		size_t page = (token * 7) % MAPPER_PAGES;
+		uint32_t *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+		if (p == MAP_FAILED) {
+			bad++;
+			break;
+		}
+		if (token % 16 == 0) {
+			pid_t pid = fork();
+			int status;
+
+			if (pid == 0) {
+				p[page * PAGE / 4 + token % 1024] = token;
+				_exit(0);
+			}
+			waitpid(pid, &status, 0);
+			forks++;
+		} else {
+			p[page * PAGE / 4 + token % 1024] = token;
+		}
+		/* The write went to the buffer: the mapping must show it until unmapped. */
+		if (p[page * PAGE / 4 + token % 1024] != token)
+			bad++;
+		expect[page] = token;
+		munmap(p, size);
+		iterations++;
+	}
+	stop_migrator(&m);
+
+	ksft_print_msg("%ld mappings (%ld through a child), %ld migrations\n", iterations, forks,
+		       m.done);
+	EXPECT_EQ(0, bad);
+	EXPECT_EQ(0, m.other);
+	EXPECT_LT(0, m.done);
+	map = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	for (i = 0; i < MAPPER_PAGES; i++)
+		if (expect[i] && map[i * PAGE / 4 + expect[i] % 1024] != expect[i])
+			bad++;
+	EXPECT_EQ(0, bad);
+	munmap(map, size);
+	close(fd);
+}
+
+/*
+ * The importer fills a source buffer, copies it to a destination with a fenced job and reads the
+ * destination back, over and over with new patterns, while another thread migrates both buffers.
+ * Both are dynamic imports, so migrations invalidate them; every copy must arrive intact.
+ */
+TEST_F(stress, importer_fenced_copy_vs_migrate_keeps_data)
+{
+	size_t size = 64 * PAGE;
+	struct buffer src, dst;
+	long copies = 0, bad = 0;
+	int hs, hd, fence;
+	struct migrator m;
+	unsigned int seed;
+	uint64_t sum;
+	double end;
+
+	if (self->imp < 0)
+		SKIP(return, "no " VDMABUF_IMPORTER_DEV);
+	ASSERT_EQ(0, make_buffer(VDMABUF, size, self->dev, &src));
+	ASSERT_EQ(0, make_buffer(VDMABUF, size, self->dev, &dst));
+	hs = imp_import(self->imp, src.fd, VDMABUF_IMPORT_DYNAMIC);
+	hd = imp_import(self->imp, dst.fd, VDMABUF_IMPORT_DYNAMIC);
+	ASSERT_LE(0, hs);
+	ASSERT_LE(0, hd);
+
+	start_migrator(&m, self->dev, src.fd, dst.fd);
+	end = now() + stress_seconds();
+	for (seed = 1; now() < end; seed++) {
+		ASSERT_EQ(0, imp_map(self->imp, hs, VDMABUF_IMPORTER_TO_DEVICE));
+		ASSERT_EQ(0, imp_fill(self->imp, hs, seed, 0, size));
+		fence = imp_copy(self->imp, hs, hd, 0, 0, size);
+		ASSERT_LE(0, fence);
+		ASSERT_EQ(POLLIN, poll_events(fence, POLLIN, 20000));
+		EXPECT_EQ(1, sync_file_status(fence));
+		close(fence);
+		ASSERT_EQ(0, imp_read(self->imp, hd, 0, size, &sum));
+		if (sum != pattern_fnv(seed, size))
+			bad++;
+		copies++;
+	}
+	stop_migrator(&m);
+
+	ksft_print_msg("%ld copies, %ld migrations, %ld refused while in use\n", copies, m.done,
+		       m.busy);
+	EXPECT_EQ(0, bad);
+	EXPECT_EQ(0, m.other);
+	EXPECT_LT(0, m.done);
+	/* The last pattern is also what the CPU sees through mmap. */
+	EXPECT_EQ(-1, cpu_check(&dst, seed - 1));
+	EXPECT_EQ(0, imp_handle_op(self->imp, VDMABUF_IMPORTER_IOCTL_RELEASE, hs));
+	EXPECT_EQ(0, imp_handle_op(self->imp, VDMABUF_IMPORTER_IOCTL_RELEASE, hd));
+	free_buffer(&src);
+	free_buffer(&dst);
+}
+
+/*
+ * Threads create buffers up to the module's limits, import, map and release them and close
+ * them, while another thread migrates whatever it finds. No error but ENOSPC (and EBUSY for the
+ * migrations) may occur, the counts must never pass the limits, and they must all return to
+ * zero.
+ */
+#define CHURN_THREADS 4
+
+struct churn {
+	int dev, imp;
+	long max_bytes, max_buffers;
+	atomic_int shared_fd;
+	atomic_bool stop;
+	long created, enospc, other, over_limit;
+	int last_error;
+};
+
+static void *churn_loop(void *arg)
+{
+	struct churn *c = arg;
+	unsigned int i, seed = (unsigned int)(uintptr_t)&i;
+
+	for (i = 0; !atomic_load(&c->stop); i++) {
+		size_t pages = 1 + rand_r(&seed) % 256;
+		int fd = vdmabuf_create(c->dev, pages * PAGE, VDMABUF_CREATE_RDWR);
+		int h, ret;
+
+		if (fd == -ENOSPC) {
+			__atomic_add_fetch(&c->enospc, 1, __ATOMIC_RELAXED);
+			sched_yield();
+			continue;
+		}
+		if (fd < 0) {
+			c->last_error = fd;
+			__atomic_add_fetch(&c->other, 1, __ATOMIC_RELAXED);
+			continue;
+		}
+		__atomic_add_fetch(&c->created, 1, __ATOMIC_RELAXED);
+		atomic_store(&c->shared_fd, fd);
+		if (vdmabuf_count("buffers") > c->max_buffers || vdmabuf_count("bytes") > c->max_bytes)
+			__atomic_add_fetch(&c->over_limit, 1, __ATOMIC_RELAXED);
+		if (c->imp >= 0) {
+			h = imp_import(c->imp, fd, i % 2 ? VDMABUF_IMPORT_DYNAMIC : 0);
+			ret = h < 0 ? h : imp_map(c->imp, h, VDMABUF_IMPORTER_BIDIRECTIONAL);
+			if (!ret)
+				ret = imp_handle_op(c->imp, VDMABUF_IMPORTER_IOCTL_RELEASE, h);
+			if (ret) {
+				c->last_error = ret;
+				__atomic_add_fetch(&c->other, 1, __ATOMIC_RELAXED);
+			}
+		}
+		{
+			/* Unpublish our fd (a failed exchange would overwrite the expected value). */
+			int expected = fd;
+
+			atomic_compare_exchange_strong(&c->shared_fd, &expected, -1);
+		}
+		close(fd);
+	}
+	return NULL;
+}
+
+static void *churn_migrate_loop(void *arg)
+{
+	struct churn *c = arg;
+
+	while (!atomic_load(&c->stop)) {
+		int fd = atomic_load(&c->shared_fd);
+		int ret;
+
+		if (fd < 0)
+			continue;
+		/* The fd may be closed and reused meanwhile: any of these is fine. */
+		ret = vdmabuf_migrate(c->dev, fd);
+		if (ret && ret != -EBUSY && ret != -ENOSPC && ret != -EBADF && ret != -EINVAL) {
+			c->last_error = ret;
+			__atomic_add_fetch(&c->other, 1, __ATOMIC_RELAXED);
+		}
+	}
+	return NULL;
+}
+
+TEST_F(stress, create_import_close_vs_limits_returns_to_zero)
+{
+	struct churn c = {
+		.dev = self->dev,
+		.imp = self->imp,
+		.max_bytes = env_long("VDMABUF_MAX_TOTAL_MB", 1024) << 20,
+		.max_buffers = env_long("VDMABUF_MAX_BUFFERS", 4096),
+		.shared_fd = -1,
+	};
+	pthread_t threads[CHURN_THREADS + 1];
+	double end;
+	int i;
+
+	for (i = 0; i < CHURN_THREADS; i++)
+		pthread_create(&threads[i], NULL, churn_loop, &c);
+	pthread_create(&threads[i], NULL, churn_migrate_loop, &c);
+	end = now() + stress_seconds();
+	while (now() < end)
+		usleep(10000);
+	atomic_store(&c.stop, true);
+	for (i = 0; i <= CHURN_THREADS; i++)
+		pthread_join(threads[i], NULL);
+
+	ksft_print_msg("%ld buffers made, %ld refused by the limits\n", c.created, c.enospc);
+	EXPECT_EQ(0, c.other) TH_LOG("last error %d", c.last_error);
+	EXPECT_EQ(0, c.over_limit);
+	EXPECT_LT(0, c.created);
+	EXPECT_EQ(0, vdmabuf_count("buffers"));
+	EXPECT_EQ(0, vdmabuf_count("bytes"));
+	EXPECT_EQ(0, vdmabuf_count("attachments"));
+	EXPECT_EQ(0, vdmabuf_count("maps"));
+}
+
+/*
+ * Several processes attach fences to one buffer and end each in one of four ways: signalled,
+ * signalled with an error, left to time out, or left pending until the process closes
+ * /dev/vdmabuf. Every sync_file must signal, each with the status its ending gives.
+ */
+#define FENCE_PROCS 4
+#define FENCES_PER_PROC 64
+
+enum ending { SIGNAL_OK, SIGNAL_ERROR, TIME_OUT, CLOSE_FILE, ENDINGS };
+
+static int fence_process(int buf, double seconds)
+{
+	int sync_files[FENCES_PER_PROC], expect[FENCES_PER_PROC];
+	int dev = open(VDMABUF_DEV, O_RDWR | O_CLOEXEC);
+	long timeout_ms = env_long("VDMABUF_FENCE_TIMEOUT_MS", 10000);
+	double end = now() + seconds;
+	int n = 0, i, failures = 0;
+
+	if (dev < 0)
+		return 100;
+	while (n < FENCES_PER_PROC && now() < end) {
+		enum ending e = (n * 7 + getpid()) % ENDINGS;
+		int sf, h = vdmabuf_fence(dev, buf, VDMABUF_USAGE_READ, &sf);
+
+		if (h < 0) {
+			failures++;
+			break;
+		}
+		sync_files[n] = sf;
+		switch (e) {
+		case SIGNAL_OK:
+			expect[n] = 1;
+			failures += vdmabuf_signal(dev, h, 0) != 0;
+			break;
+		case SIGNAL_ERROR:
+			expect[n] = -EIO;
+			failures += vdmabuf_signal(dev, h, -EIO) != 0;
+			break;
+		case TIME_OUT:
+			expect[n] = -ETIMEDOUT;
+			break;
+		default:
+			expect[n] = -ECANCELED;
+			/* Closed below; a timeout could overtake a slow close. */
+			break;
+		}
+		n++;
+		usleep(1000);
+	}
+	/* The fences left to time out must not be cancelled by the close: wait them out. */
+	for (i = 0; i < n; i++)
+		if (expect[i] == -ETIMEDOUT &&
+		    poll_events(sync_files[i], POLLIN, timeout_ms + 5000) != POLLIN)
+			failures++;
+	close(dev);
+	for (i = 0; i < n; i++) {
+		int status;
+
+		if (poll_events(sync_files[i], POLLIN, timeout_ms + 5000) != POLLIN) {
+			failures++;
+			continue;
+		}
+		status = sync_file_status(sync_files[i]);
+		/* A fence meant for the close may have timed out first, which is also bounded. */
+		if (status != expect[i] && !(expect[i] == -ECANCELED && status == -ETIMEDOUT))
+			failures++;
+		close(sync_files[i]);
+	}
+	return failures > 99 ? 99 : failures;
+}
+
+TEST_F(stress, fences_from_many_processes_all_signal_right)
+{
+	double seconds = stress_seconds();
+	pid_t pids[FENCE_PROCS];
+	int fd, i, status;
+
+	fd = vdmabuf_create(self->dev, 16 * PAGE, VDMABUF_CREATE_RDWR | VDMABUF_CREATE_CLOEXEC);
+	ASSERT_LE(0, fd);
+	for (i = 0; i < FENCE_PROCS; i++) {
+		pids[i] = fork();
+		if (pids[i] == 0)
+			_exit(fence_process(fd, seconds));
+	}
+	for (i = 0; i < FENCE_PROCS; i++) {
+		ASSERT_EQ(pids[i], waitpid(pids[i], &status, 0));
+		EXPECT_TRUE(WIFEXITED(status));
+		EXPECT_EQ(0, WEXITSTATUS(status)) TH_LOG("process %d", i);
+	}
+	/* Every fence of every process has signalled: the buffer is idle. */
+	EXPECT_EQ(POLLOUT, poll_events(fd, POLLOUT, 0));
+	close(fd);
+}
+
+/*
+ * A WRITE fence added to a copy's source while the copy is being submitted: either the copy
+ * sees it and waits for it, or the fence is refused (EBUSY) because the copy's READ fence came
+ * first. A copy that published its fence without waiting for a writer that got in before it
+ * would break implicit sync.
+ */
+enum { RACE_STOP, RACE_TRY, RACE_GOT_IT, RACE_EXIT, RACE_IDLE };
+
+struct writer_race {
+	int dev, src;
+	atomic_int phase;
+	int handle;		/* the attached fence, or -1 */
+};
+
+/* Tries to attach a writer while the phase is RACE_TRY; acknowledges RACE_STOP with RACE_IDLE. */
+static void *attach_writer_loop(void *arg)
+{
+	struct writer_race *r = arg;
+	int phase;
+
+	while ((phase = atomic_load(&r->phase)) != RACE_EXIT) {
+		if (phase == RACE_TRY) {
+			int h = vdmabuf_fence(r->dev, r->src, VDMABUF_USAGE_WRITE, NULL);
+
+			if (h >= 0) {
+				r->handle = h;
+				atomic_store(&r->phase, RACE_GOT_IT);
+			}
+		} else if (phase == RACE_STOP) {
+			atomic_store(&r->phase, RACE_IDLE);
+		}
+	}
+	return NULL;
+}
+
+TEST_F(stress, write_fence_added_during_submission_is_waited_for)
+{
+	struct writer_race r = { .dev = self->dev, .handle = -1 };
+	long rounds = 0, raced = 0, bad = 0;
+	struct buffer src, dst;
+	pthread_t thread;
+	int hs, hd;
+	double end;
+
+	if (self->imp < 0)
+		SKIP(return, "no " VDMABUF_IMPORTER_DEV);
+	ASSERT_EQ(0, make_buffer(VDMABUF, PAGE, self->dev, &src));
+	ASSERT_EQ(0, make_buffer(VDMABUF, PAGE, self->dev, &dst));
+	hs = imp_import(self->imp, src.fd, 0);
+	hd = imp_import(self->imp, dst.fd, 0);
+	ASSERT_LE(0, hs);
+	ASSERT_LE(0, hd);
+	r.src = src.fd;
+	pthread_create(&thread, NULL, attach_writer_loop, &r);
+	end = now() + stress_seconds();
+	while (now() < end) {
+		/* The gate holds the copy back until the race is over. */
+		int gate = vdmabuf_fence(self->dev, dst.fd, VDMABUF_USAGE_WRITE, NULL);
+		int fence;
+
+		int phase = RACE_TRY;
+
+		ASSERT_LE(0, gate);
+		r.handle = -1;
+		atomic_store(&r.phase, RACE_TRY);
+		fence = imp_copy(self->imp, hs, hd, 0, 0, PAGE);
+		ASSERT_LE(0, fence);
+		/* The copy's READ fence is in: from now on a writer gets EBUSY. Stop the thread and
+		 * wait until no attach of its is in flight.
+		 */
+		atomic_compare_exchange_strong(&r.phase, &phase, RACE_STOP);
+		while (atomic_load(&r.phase) == RACE_STOP)
+			;
+		ASSERT_EQ(0, vdmabuf_signal(self->dev, gate, 0));
+		if (r.handle >= 0) {
+			/* The writer got in before the copy: the copy waits for it. */
+			raced++;
+			if (poll_events(fence, POLLIN, 50))
+				bad++;
+			ASSERT_EQ(0, vdmabuf_signal(self->dev, r.handle, 0));
+		}
+		EXPECT_EQ(POLLIN, poll_events(fence, POLLIN, 10000));
+		EXPECT_EQ(1, sync_file_status(fence));
+		close(fence);
+		rounds++;
+	}
+	atomic_store(&r.phase, RACE_EXIT);
+	pthread_join(thread, NULL);
+	ksft_print_msg("%ld copies, %ld with a writer first\n", rounds, raced);
+	EXPECT_EQ(0, bad);
+	EXPECT_LT(0, rounds);
+	EXPECT_EQ(0, imp_handle_op(self->imp, VDMABUF_IMPORTER_IOCTL_RELEASE, hs));
+	EXPECT_EQ(0, imp_handle_op(self->imp, VDMABUF_IMPORTER_IOCTL_RELEASE, hd));
+	free_buffer(&src);
+	free_buffer(&dst);
+}
+
+/*
+ * Several processes submit copies between buffers of every exporter (vdmabuf, udmabuf, the
+ * system heap, vgem), gated now and then by sw_sync and vdmabuf fences, while other processes
+ * attach fences and migrate. Each worker owns one range of every buffer and copies only within
+ * it, so it knows what each range must hold in the end; the buffers themselves are shared, so the
+ * copies of all workers order against each other through the reservation objects. Every
+ * out-fence must signal, each worker's in the order it submitted them (one timeline), and every
+ * range must hold what the worker's submission order says.
+ */
+#define ENGINE_WORKERS 3
+#define ENGINE_BUFFERS 8
+#define ENGINE_RANGE (4 * PAGE)
+#define ENGINE_SIZE (16 * PAGE)
+#define ENGINE_JOBS 256
+
+struct engine_shared {
+	/* origin[w][b]: the seed of the pattern that range w of buffer b holds. */
+	unsigned int origin[ENGINE_WORKERS][ENGINE_BUFFERS];
+	int failures[ENGINE_WORKERS];
+	long jobs[ENGINE_WORKERS];
+	atomic_bool stop;
+};
+
+static int import_sw_sync_gate(int timeline, int fd, unsigned int value)
+{
+	struct sw_sync_create_fence_data create = { .value = value, .name = "stress" };
+	struct dma_buf_import_sync_file imp = { .flags = DMA_BUF_SYNC_WRITE };
+	int ret;
+
+	if (ioctl(timeline, SW_SYNC_IOC_CREATE_FENCE, &create))
+		return -errno;
+	imp.fd = create.fence;
+	ret = vdmabuf_ioctl(fd, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, &imp);
+	close(create.fence);
+	return ret;
+}
+
+static int engine_worker(int w, struct buffer *bufs, struct engine_shared *sh, double seconds)
+{
+	int imp = open(VDMABUF_IMPORTER_DEV, O_RDWR | O_CLOEXEC);
+	int dev = open(VDMABUF_DEV, O_RDWR | O_CLOEXEC);
+	int timeline = open("/sys/kernel/debug/sync/sw_sync", O_RDWR | O_CLOEXEC);
+	int *fences = calloc(ENGINE_JOBS, sizeof(int));
+	int h[ENGINE_BUFFERS], n = 0, i, failures = 0;
+	unsigned int seed = w * 7919 + 1, sw_value = 0;
+	__u64 last = 0;
+	double end = now() + seconds;
+
+	if (imp < 0 || dev < 0 || !fences)
+		return 1;
+	for (i = 0; i < ENGINE_BUFFERS; i++) {
+		h[i] = imp_import(imp, bufs[i].fd, i % 2 ? VDMABUF_IMPORT_DYNAMIC : 0);
+		if (h[i] < 0)
+			return 2;
+	}
+	while (n < ENGINE_JOBS && now() < end) {
+		int s = rand_r(&seed) % ENGINE_BUFFERS, d;
+		int gate = -1, kind = rand_r(&seed) % 8;
+		__u64 off = w * ENGINE_RANGE;
+
+		/* Now and then a gate on the source: a sw_sync fence, or one of vdmabuf's. */
+		if (kind == 0 && timeline >= 0 && !import_sw_sync_gate(timeline, bufs[s].fd, sw_value + 1))
+			gate = 0;
+		else if (kind == 1 && (gate = vdmabuf_fence(dev, bufs[0].fd, VDMABUF_USAGE_WRITE, NULL)) >= 0)
+			s = 0;
+		d = (s + 1 + rand_r(&seed) % (ENGINE_BUFFERS - 1)) % ENGINE_BUFFERS;
+		fences[n] = imp_copy(imp, h[s], h[d], off, off, ENGINE_RANGE);
+		if (fences[n] < 0) {
+			failures++;
+			break;
+		}
+		sh->origin[w][d] = sh->origin[w][s];
+		n++;
+		if (kind == 0 && gate == 0) {
+			__u32 one = 1;
+
+			usleep(2000);
+			ioctl(timeline, SW_SYNC_IOC_INC, &one);
+			sw_value++;
+		} else if (kind == 1 && gate >= 0) {
+			usleep(2000);
+			failures += vdmabuf_signal(dev, gate, 0) != 0;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		__u64 t;
+
+		if (poll_events(fences[i], POLLIN, 20000) != POLLIN || sync_file_status(fences[i]) != 1) {
+			failures++;
+			continue;
+		}
+		/* One timeline: this worker's fences signal in the order it submitted them. */
+		t = signal_time(fences[i]);
+		if (t < last)
+			failures++;
+		last = t;
+		close(fences[i]);
+	}
+	sh->jobs[w] = n;
+	close(imp);
+	close(dev);
+	if (timeline >= 0)
+		close(timeline);
+	return failures;
+}
+
+static void engine_bystander(int kind, struct buffer *bufs, struct engine_shared *sh)
+{
+	int dev = open(VDMABUF_DEV, O_RDWR | O_CLOEXEC);
+	unsigned int i;
+
+	for (i = 0; !atomic_load(&sh->stop); i++) {
+		int fd = bufs[(i % (ENGINE_BUFFERS / 4)) * 4].fd;	/* the vdmabuf ones */
+
+		if (kind == 0) {
+			vdmabuf_migrate(dev, fd);
+		} else {
+			int h = vdmabuf_fence(dev, fd, VDMABUF_USAGE_READ, NULL);
+
+			usleep(1000);
+			if (h >= 0)
+				vdmabuf_signal(dev, h, 0);
+		}
+		usleep(500);
+	}
+	close(dev);
+}
+
+TEST_F(stress, engine_copies_from_many_processes_keep_order_and_data)
+{
+	enum exporter kinds[4] = { VDMABUF, UDMABUF, HEAP, VGEM };
+	struct buffer bufs[ENGINE_BUFFERS];
+	struct engine_shared *sh;
+	pid_t workers[ENGINE_WORKERS], others[2];
+	int i, w, status;
+	long jobs = 0, bad = 0;
+
+	if (self->imp < 0)
+		SKIP(return, "no " VDMABUF_IMPORTER_DEV);
+	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, sh);
+	memset(sh, 0, sizeof(*sh));
+	for (i = 0; i < ENGINE_BUFFERS; i++) {
+		ASSERT_EQ(0, make_buffer(kinds[i % 4], ENGINE_SIZE, self->dev, &bufs[i]))
+			TH_LOG("%s", exporter_names[kinds[i % 4]]);
+		cpu_fill(&bufs[i], 200 + i);
+		for (w = 0; w < ENGINE_WORKERS; w++)
+			sh->origin[w][i] = 200 + i;
+	}
+	for (i = 0; i < 2; i++) {
+		others[i] = fork();
+		if (others[i] == 0) {
+			engine_bystander(i, bufs, sh);
+			_exit(0);
+		}
+	}
+	for (w = 0; w < ENGINE_WORKERS; w++) {
+		workers[w] = fork();
+		if (workers[w] == 0) {
+			int failures = engine_worker(w, bufs, sh, stress_seconds());
+
+			_exit(failures > 99 ? 99 : failures);
+		}
+	}
+	for (w = 0; w < ENGINE_WORKERS; w++) {
+		ASSERT_EQ(workers[w], waitpid(workers[w], &status, 0));
+		EXPECT_TRUE(WIFEXITED(status));
+		EXPECT_EQ(0, WEXITSTATUS(status)) TH_LOG("worker %d", w);
+		jobs += sh->jobs[w];
+	}
+	atomic_store(&sh->stop, true);
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(others[i], waitpid(others[i], &status, 0));
+
+	/* Every range holds the pattern its worker's copies carried into it. */
+	for (i = 0; i < ENGINE_BUFFERS; i++) {
+		dmabuf_sync(bufs[i].fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
+		for (w = 0; w < ENGINE_WORKERS; w++) {
+			size_t off = w * ENGINE_RANGE;
+
+			if (check_pattern(bufs[i].map + off, ENGINE_RANGE, sh->origin[w][i], off) != -1) {
+				bad++;
+				TH_LOG("%s buffer %d, range %d", exporter_names[kinds[i % 4]], i, w);
+			}
+		}
+		dmabuf_sync(bufs[i].fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
+	}
+	ksft_print_msg("%ld copies from %d processes\n", jobs, ENGINE_WORKERS);
+	EXPECT_EQ(0, bad);
+	EXPECT_LT(0, jobs);
+	for (i = 0; i < ENGINE_BUFFERS; i++)
+		free_buffer(&bufs[i]);
+	munmap(sh, sizeof(*sh));
+}
+
+TEST_HARNESS_MAIN
