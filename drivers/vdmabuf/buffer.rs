@@ -83,8 +83,15 @@ struct State {
     pages: Arc<Pages>,
     /// Pins by dynamic importers and by the core for static importers' mappings.
     pins: usize,
-    /// The kernel mapping while the buffer is vmapped (the core counts its users).
-    vmap: Option<Vmap>,
+    /// Live attachments.
+    attachments: usize,
+    /// A kernel mapping of `pages`, made when the first device attaches and kept while any is
+    /// attached or the buffer is vmapped. The core `WARN`s when an exporter's `vmap` fails, and
+    /// importers let userspace trigger vmaps, so the fallible part happens in `attach`, which
+    /// can fail cleanly, and `vmap` only hands the mapping out.
+    kmap: Option<Vmap>,
+    /// Whether the core has the buffer vmapped (it counts its users itself).
+    vmapped: bool,
 }
 
 impl VdmaBuffer {
@@ -104,12 +111,24 @@ impl VdmaBuffer {
             state <- new_mutex!(State {
                 pages,
                 pins: 0,
-                vmap: None,
+                attachments: 0,
+                kmap: None,
+                vmapped: false,
             }),
             stats,
             _account: account,
             tracked,
         }? Error))
+    }
+}
+
+impl VdmaBuffer {
+    /// Calls `f` with the kernel mapping if the core has the buffer vmapped.
+    fn with_vmapped(&self, f: impl FnOnce(&Vmap)) {
+        let state = self.state.lock();
+        if let (true, Some(kmap)) = (state.vmapped, &state.kmap) {
+            f(kmap);
+        }
     }
 }
 
@@ -133,7 +152,7 @@ pub(crate) fn migrate(buf: &Exported<VdmaBuffer>, max_total: usize) -> Result {
         // Pins and kernel mappings are made under the reservation lock, so this holds until
         // the lock is dropped.
         let state = data.state.lock();
-        if state.pins > 0 || state.vmap.is_some() {
+        if state.pins > 0 || state.vmapped {
             return Err(EBUSY);
         }
     }
@@ -149,6 +168,11 @@ pub(crate) fn migrate(buf: &Exported<VdmaBuffer>, max_total: usize) -> Result {
     }
     let old = {
         let mut state = data.state.lock();
+        // The prepared kernel mapping follows the pages (not in use: the buffer is not vmapped).
+        let kmap = match state.kmap {
+            Some(_) => Some(Vmap::new(new.clone())?),
+            None => None,
+        };
         // Zap before the copy: a CPU write through a userspace mapping after this faults, and
         // the fault waits on `state` and then maps the new pages. Zapping after the copy would
         // lose every write made in between.
@@ -157,7 +181,8 @@ pub(crate) fn migrate(buf: &Exported<VdmaBuffer>, max_total: usize) -> Result {
         if let Some((_, t)) = &data.tracked {
             t.set_backing(&new);
         }
-        core::mem::replace(&mut state.pages, new)
+        let old_kmap = core::mem::replace(&mut state.kmap, kmap);
+        (core::mem::replace(&mut state.pages, new), old_kmap)
     };
     data.stats.migrations.add(1, Relaxed);
     drop(locked);
@@ -182,9 +207,22 @@ impl Exporter for VdmaBuffer {
     }
 
     fn attach(buf: &Exported<Self>, _attach: &Attachment) -> Result<AttachData> {
+        let mut state = buf.data().state.lock();
+        if state.kmap.is_none() {
+            state.kmap = Some(Vmap::new(state.pages.clone())?);
+        }
+        state.attachments += 1;
         Ok(AttachData {
             _live: Live::new(&buf.data().stats.attachments),
         })
+    }
+
+    fn detach(buf: &Exported<Self>, _attach: &Attachment, _data: &AttachData) {
+        let mut state = buf.data().state.lock();
+        state.attachments = state.attachments.saturating_sub(1);
+        if state.attachments == 0 && !state.vmapped {
+            state.kmap = None;
+        }
     }
 
     fn pin(buf: &Locked<'_, Self>, _attach: &Attachment) -> Result {
@@ -231,16 +269,12 @@ impl Exporter for VdmaBuffer {
         let write = dir != DataDirection::FromDevice;
         buf.resv().wait(Usage::for_access(write), true)?;
         buf.sync_mappings_for_cpu()?;
-        if let Some(vmap) = &buf.data().state.lock().vmap {
-            vmap.invalidate();
-        }
+        buf.data().with_vmapped(Vmap::invalidate);
         Ok(())
     }
 
     fn end_cpu_access(buf: &Exported<Self>, _dir: DataDirection) -> Result {
-        if let Some(vmap) = &buf.data().state.lock().vmap {
-            vmap.flush();
-        }
+        buf.data().with_vmapped(Vmap::flush);
         // Uninterruptible: in-kernel callers often ignore this result, so a signal must not be
         // able to skip the flush.
         buf.sync_mappings_for_device();
@@ -260,14 +294,27 @@ impl Exporter for VdmaBuffer {
 
     fn vmap(buf: &Locked<'_, Self>) -> Result<NonNull<u8>> {
         let mut state = buf.data().state.lock();
-        let vmap = Vmap::new(state.pages.clone())?;
-        let addr = vmap.addr();
-        state.vmap = Some(vmap);
+        // Prepared by `attach` for every attached importer. Only a kernel user that vmaps
+        // without attaching gets here without one, and that allocation may fail.
+        let addr = match &state.kmap {
+            Some(kmap) => kmap.addr(),
+            None => {
+                let kmap = Vmap::new(state.pages.clone())?;
+                let addr = kmap.addr();
+                state.kmap = Some(kmap);
+                addr
+            }
+        };
+        state.vmapped = true;
         Ok(addr)
     }
 
     fn vunmap(buf: &Locked<'_, Self>, _addr: NonNull<u8>) {
-        buf.data().state.lock().vmap = None;
+        let mut state = buf.data().state.lock();
+        state.vmapped = false;
+        if state.attachments == 0 {
+            state.kmap = None;
+        }
     }
 }
 
@@ -416,6 +463,31 @@ mod tests {
         let mut back = [0u8; 7];
         Import::vmap(&import)?.read(PAGE_SIZE, &mut back)?;
         assert_eq!(&back, b"vdmabuf");
+        Ok(())
+    }
+
+    /// The core `WARN`s when an exporter's vmap fails: attached importers get a mapping made
+    /// at attach, where failing is clean, and vmap only hands it out.
+    #[test]
+    fn kernel_mapping_is_made_at_attach_and_follows_migration() -> Result {
+        let dev = DmaDevice::new(c"vdmabuf-kunit-kmap")?;
+        let buf = export(4 * PAGE_SIZE)?;
+        let kmap =
+            |buf: &Exported<VdmaBuffer>| buf.data().state.lock().kmap.as_ref().map(Vmap::addr);
+        assert!(kmap(&buf).is_none());
+        let import = Import::new(as_dma_buf(&buf), dev.device(), true)?;
+        let prepared = kmap(&buf);
+        assert!(prepared.is_some());
+        Import::vmap(&import)?.write(0, b"kmap")?;
+        assert!(!buf.data().state.lock().vmapped);
+        // Migration moves the prepared mapping to the new pages.
+        migrate(&buf, usize::MAX)?;
+        assert!(kmap(&buf).is_some());
+        let mut back = [0u8; 4];
+        Import::vmap(&import)?.read(0, &mut back)?;
+        assert_eq!(&back, b"kmap");
+        drop(import);
+        assert!(kmap(&buf).is_none());
         Ok(())
     }
 

@@ -2,6 +2,9 @@
 
 //! The live buffers, for `/sys/kernel/debug/vdmabuf/buffers`: where each one's memory is, so a
 //! test can check that an importer's DMA addresses are the exporter's own pages.
+//!
+//! Physical addresses are kernel addresses, which upstream keeps out of debugfs too: the listing
+//! shows them only if the module was loaded with `show_phys=1` (test kernels), and `-` otherwise.
 
 use crate::dma_buf::pages::Pages;
 use core::fmt;
@@ -62,14 +65,17 @@ impl Tracked {
 pub(crate) struct Registry {
     #[pin]
     list: Mutex<KVec<Arc<Tracked>>>,
+    /// Whether the listing shows physical addresses.
+    show_phys: bool,
 }
 
 impl Registry {
-    /// An empty registry.
-    pub(crate) fn new() -> Result<Arc<Self>> {
+    /// An empty registry, whose listing shows physical addresses if `show_phys`.
+    pub(crate) fn new(show_phys: bool) -> Result<Arc<Self>> {
         Arc::pin_init(
             pin_init!(Self {
                 list <- new_mutex!(KVec::new()),
+                show_phys,
             }),
             GFP_KERNEL,
         )
@@ -88,19 +94,23 @@ impl Registry {
         }
     }
 
-    /// Writes one line per buffer: inode, size, blocks, first physical address.
+    /// Writes one line per buffer: inode, size, blocks, first physical address (or `-`).
     pub(crate) fn show(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "ino size blocks first_phys")?;
         for t in self.list.lock().iter() {
-            writeln!(
+            write!(
                 f,
-                "{} {} {} {:#x}",
+                "{} {} {} ",
                 t.ino.load(Relaxed),
                 t.size,
-                t.blocks.load(Relaxed),
-                // CAST: Bit-for-bit, see `set_backing`.
-                t.first_phys.load(Relaxed) as u64
+                t.blocks.load(Relaxed)
             )?;
+            if self.show_phys {
+                // CAST: Bit-for-bit, see `set_backing`.
+                writeln!(f, "{:#x}", t.first_phys.load(Relaxed) as u64)?;
+            } else {
+                writeln!(f, "-")?;
+            }
         }
         Ok(())
     }

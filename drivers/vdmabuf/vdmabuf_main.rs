@@ -35,6 +35,10 @@ module! {
             default: 4096,
             description: "Most live buffers",
         },
+        show_phys: u32 {
+            default: 0,
+            description: "1: debugfs buffers/list shows physical addresses (test kernels only)",
+        },
         fence_timeout_ms: u32 {
             default: 10000,
             description: "Fences signal with -ETIMEDOUT after this many milliseconds (at most 10000)",
@@ -91,7 +95,7 @@ impl kernel::Module for VdmabufModule {
             );
             return Err(EINVAL);
         }
-        let registry = registry::Registry::new()?;
+        let registry = registry::Registry::new(*module_parameters::show_phys.value() != 0)?;
         let debugfs = KBox::pin_init(stats::Debugfs::new(registry.clone()), GFP_KERNEL)?;
         let misc = dma_buf::misc::MiscRegistration::register(c"vdmabuf", &FOPS, registry)?;
         Ok(Self {
@@ -112,7 +116,7 @@ mod tests {
         let misc = dma_buf::misc::MiscRegistration::<file::VdmabufFile>::register(
             c"vdmabuf-kunit",
             &FOPS,
-            registry::Registry::new()?,
+            registry::Registry::new(false)?,
         )?;
         assert_eq!(misc.fops().owner, THIS_MODULE.as_ptr());
         assert!(misc.fops().open.is_some());

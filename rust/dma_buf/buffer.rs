@@ -233,6 +233,9 @@ pub(crate) trait Exporter: Sized + Send + Sync + 'static {
     /// Attaches a device. Called without the reservation lock.
     fn attach(buf: &Exported<Self>, attach: &Attachment) -> Result<Self::AttachData>;
 
+    /// Detaches a device; `data` is dropped afterwards. Called without the reservation lock.
+    fn detach(_buf: &Exported<Self>, _attach: &Attachment, _data: &Self::AttachData) {}
+
     /// Pins the buffer in place for `attach` (dynamic exporters). Called with the lock held.
     fn pin(_buf: &Locked<'_, Self>, _attach: &Attachment) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
@@ -854,11 +857,19 @@ impl<T: Exporter> Glue<T> {
     ///
     /// Called by the dma-buf core as `dma_buf_ops.detach`.
     unsafe extern "C" fn detach(
-        _dmabuf: *mut bindings::dma_buf,
+        dmabuf: *mut bindings::dma_buf,
         attach: *mut bindings::dma_buf_attachment,
     ) {
         // SAFETY: `attach` stored this box in `priv`; the core never uses the attachment again.
         let state = unsafe { KBox::from_raw((*attach).priv_.cast::<AttachState<T>>()) };
+        // SAFETY: The core passes a live buffer of ours and the attachment being detached, which
+        // stays valid until this returns.
+        let (buf, att) = unsafe {
+            (
+                Exported::<T>::from_raw(dmabuf),
+                Attachment::from_raw(attach),
+            )
+        };
         // `dma_buf_detach` does not unmap (7.2: `drivers/dma-buf/dma-buf.c`), so a buggy importer
         // can detach with tables it still uses. Freeing them would pull memory from under its
         // device; leak them with a warning instead, as C exporters do.
@@ -874,7 +885,7 @@ impl<T: Exporter> Glue<T> {
                 core::mem::forget(table);
             }
         }
-        // Dropping the exporter's state is its detach.
+        T::detach(buf, att, &state.data);
         drop(state);
     }
 

@@ -5,8 +5,10 @@
 # environment, as Rust module parameters do not show in sysfs.
 export VDMABUF_MAX_SIZE_MB=16 VDMABUF_MAX_TOTAL_MB=64 VDMABUF_MAX_BUFFERS=256
 export VDMABUF_FENCE_TIMEOUT_MS=4000
+export VDMABUF_SHOW_PHYS=1
 kunit vdmabuf max_size_mb=$VDMABUF_MAX_SIZE_MB max_total_mb=$VDMABUF_MAX_TOTAL_MB \
-	max_buffers=$VDMABUF_MAX_BUFFERS fence_timeout_ms=$VDMABUF_FENCE_TIMEOUT_MS
+	max_buffers=$VDMABUF_MAX_BUFFERS fence_timeout_ms=$VDMABUF_FENCE_TIMEOUT_MS \
+	show_phys=$VDMABUF_SHOW_PHYS
 # The KUnit suites that just ran made and migrated buffers of their own: the counters show only
 # userspace's buffers, so a fresh load shows zeros.
 check debugfs-counts-zero-after-kunit sh -c 'cd /sys/kernel/debug/vdmabuf/counts &&

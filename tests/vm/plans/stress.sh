@@ -11,5 +11,7 @@ check insmod-vdmabuf insmod /lib/modules/vdmabuf.ko max_size_mb=$VDMABUF_MAX_SIZ
 	fence_timeout_ms=$VDMABUF_FENCE_TIMEOUT_MS
 check insmod-vdmabuf_importer insmod /lib/modules/vdmabuf_importer.ko
 tap vdmabuf_stress /tests/vdmabuf_stress
+# Loaded without show_phys: debugfs keeps physical addresses to itself.
+tap vdmabuf_test-no-phys /tests/vdmabuf_test -t debugfs_list_shows_addresses_only_when_asked
 check rmmod-vdmabuf_importer rmmod vdmabuf_importer
 check rmmod-vdmabuf rmmod vdmabuf

@@ -314,19 +314,32 @@ struct churn {
 	int last_error;
 };
 
+/* Each thread keeps its last CHURN_HELD buffers alive, so together they run into the limits. */
+#define CHURN_HELD 6
+
 static void *churn_loop(void *arg)
 {
 	struct churn *c = arg;
 	unsigned int i, seed = (unsigned int)(uintptr_t)&i;
+	int held[CHURN_HELD], j;
 
+	for (j = 0; j < CHURN_HELD; j++)
+		held[j] = -1;
 	for (i = 0; !atomic_load(&c->stop); i++) {
-		size_t pages = 1 + rand_r(&seed) % 256;
+		size_t pages = 1 + rand_r(&seed) % 1024;
 		int fd = vdmabuf_create(c->dev, pages * PAGE, VDMABUF_CREATE_RDWR);
-		int h, ret;
+		int h, ret, slot = i % CHURN_HELD;
 
+		if (held[slot] >= 0) {
+			/* Unpublish it first (a failed exchange would overwrite the expected value). */
+			int expected = held[slot];
+
+			atomic_compare_exchange_strong(&c->shared_fd, &expected, -1);
+			close(held[slot]);
+			held[slot] = -1;
+		}
 		if (fd == -ENOSPC) {
 			__atomic_add_fetch(&c->enospc, 1, __ATOMIC_RELAXED);
-			sched_yield();
 			continue;
 		}
 		if (fd < 0) {
@@ -335,6 +348,7 @@ static void *churn_loop(void *arg)
 			continue;
 		}
 		__atomic_add_fetch(&c->created, 1, __ATOMIC_RELAXED);
+		held[slot] = fd;
 		atomic_store(&c->shared_fd, fd);
 		if (vdmabuf_count("buffers") > c->max_buffers || vdmabuf_count("bytes") > c->max_bytes)
 			__atomic_add_fetch(&c->over_limit, 1, __ATOMIC_RELAXED);
@@ -348,13 +362,14 @@ static void *churn_loop(void *arg)
 				__atomic_add_fetch(&c->other, 1, __ATOMIC_RELAXED);
 			}
 		}
-		{
-			/* Unpublish our fd (a failed exchange would overwrite the expected value). */
-			int expected = fd;
+	}
+	for (j = 0; j < CHURN_HELD; j++) {
+		if (held[j] >= 0) {
+			int expected = held[j];
 
 			atomic_compare_exchange_strong(&c->shared_fd, &expected, -1);
+			close(held[j]);
 		}
-		close(fd);
 	}
 	return NULL;
 }
@@ -406,6 +421,8 @@ TEST_F(stress, create_import_close_vs_limits_returns_to_zero)
 	EXPECT_EQ(0, c.other) TH_LOG("last error %d", c.last_error);
 	EXPECT_EQ(0, c.over_limit);
 	EXPECT_LT(0, c.created);
+	/* The race was against the limits: they were reached. */
+	EXPECT_LT(0, c.enospc);
 	EXPECT_EQ(0, vdmabuf_count("buffers"));
 	EXPECT_EQ(0, vdmabuf_count("bytes"));
 	EXPECT_EQ(0, vdmabuf_count("attachments"));

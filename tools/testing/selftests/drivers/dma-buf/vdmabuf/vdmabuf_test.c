@@ -514,6 +514,41 @@ TEST_F(vdmabuf, debugfs_counts_follow_buffers)
 	EXPECT_EQ(bytes, vdmabuf_count("bytes"));
 }
 
+/*
+ * debugfs lists each buffer with its first physical address only when vdmabuf was loaded with
+ * show_phys=1 (VDMABUF_SHOW_PHYS tells the test which); otherwise that column is "-".
+ */
+TEST_F(vdmabuf, debugfs_list_shows_addresses_only_when_asked)
+{
+	unsigned long long ino, size, blocks;
+	char line[256], phys[64] = "";
+	int fd, found = 0;
+	struct stat st;
+	char *list, *l;
+
+	fd = vdmabuf_create(self->dev, 2 * PAGE, 0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, fstat(fd, &st));
+	list = read_file("/sys/kernel/debug/vdmabuf/buffers/list");
+	ASSERT_NE(NULL, list);
+	for (l = strtok(list, "\n"); l; l = strtok(NULL, "\n")) {
+		snprintf(line, sizeof(line), "%s", l);
+		if (sscanf(line, "%llu %llu %llu %63s", &ino, &size, &blocks, phys) == 4 &&
+		    ino == (unsigned long long)st.st_ino) {
+			found = 1;
+			break;
+		}
+	}
+	free(list);
+	ASSERT_TRUE(found);
+	EXPECT_EQ(2 * PAGE, size);
+	if (env_long("VDMABUF_SHOW_PHYS", 0))
+		EXPECT_EQ(0, strncmp(phys, "0x", 2)) TH_LOG("%s", phys);
+	else
+		EXPECT_STREQ("-", phys);
+	EXPECT_EQ(0, close(fd));
+}
+
 TEST_F(vdmabuf, name_shows_in_fdinfo_and_bufinfo)
 {
 	char path[64], *info;
