@@ -14,7 +14,10 @@
 use crate::dma_buf::{
     ffi,
     pages::Pages,
-    resv::Resv,
+    resv::{
+        Resv,
+        ResvGuard, //
+    },
     sg_table::MappedSgTable, //
 };
 use core::{
@@ -28,7 +31,6 @@ use kernel::{
     dma::DataDirection,
     error::{
         from_err_ptr,
-        to_result,
         VTABLE_DEFAULT_ERROR, //
     },
     ffi::{
@@ -47,10 +49,7 @@ use kernel::{
         Arc,
         Mutex, //
     },
-    types::{
-        NotThreadSafe,
-        Opaque, //
-    },
+    types::Opaque, //
 };
 
 /// Converts a C DMA direction into a [`DataDirection`].
@@ -381,23 +380,24 @@ impl<T: Exporter> Exported<T> {
     }
 
     /// Takes the buffer's reservation lock, interruptibly.
-    pub(crate) fn lock(&self) -> Result<ResvGuard<'_, T>> {
-        // SAFETY: The dma-buf's `resv` is valid for its whole life.
-        to_result(unsafe {
-            ffi::vdmabuf_rs_dma_resv_lock_interruptible(self.resv(), core::ptr::null_mut())
-        })?;
-        // INVARIANT: The lock was taken above.
-        Ok(ResvGuard(Locked { buf: self }, NotThreadSafe))
+    pub(crate) fn lock(&self) -> Result<LockedExport<'_, T>> {
+        let guard = DmaBuf::resv(self).lock()?;
+        // INVARIANT: `guard` holds this buffer's lock.
+        Ok(LockedExport {
+            locked: Locked { buf: self },
+            _guard: guard,
+        })
     }
 
     /// Takes the buffer's reservation lock, uninterruptibly: for paths that must not be skipped,
     /// such as the cache flush at the end of CPU access.
-    pub(crate) fn lock_uninterruptible(&self) -> ResvGuard<'_, T> {
-        // SAFETY: The dma-buf's `resv` is valid for its whole life; without a ww acquire context
-        // the lock cannot fail.
-        unsafe { bindings::dma_resv_lock(self.resv(), core::ptr::null_mut()) };
-        // INVARIANT: The lock was taken above.
-        ResvGuard(Locked { buf: self }, NotThreadSafe)
+    pub(crate) fn lock_uninterruptible(&self) -> LockedExport<'_, T> {
+        let guard = DmaBuf::resv(self).lock_uninterruptible();
+        // INVARIANT: `guard` holds this buffer's lock.
+        LockedExport {
+            locked: Locked { buf: self },
+            _guard: guard,
+        }
     }
 
     fn resv(&self) -> *mut bindings::dma_resv {
@@ -485,27 +485,22 @@ impl<T: Exporter> Locked<'_, T> {
     }
 }
 
-/// Holds the reservation lock of a dma-buf of exporter `T`; unlocks on drop.
-///
-/// It is not `Send`: a ww_mutex must be released by the task that took it.
+/// A dma-buf of exporter `T` locked by [`Exported::lock`]: the [`Locked`] view plus the
+/// [`ResvGuard`] that releases the lock when this drops. Not `Send`, as the guard.
 ///
 /// # Invariants
 ///
-/// The reservation lock of the buffer is held by this guard, on this thread.
-pub(crate) struct ResvGuard<'a, T: Exporter>(Locked<'a, T>, NotThreadSafe);
+/// `_guard` holds the reservation lock of `locked`'s buffer.
+pub(crate) struct LockedExport<'a, T: Exporter> {
+    locked: Locked<'a, T>,
+    _guard: ResvGuard<'a>,
+}
 
-impl<'a, T: Exporter> Deref for ResvGuard<'a, T> {
+impl<'a, T: Exporter> Deref for LockedExport<'a, T> {
     type Target = Locked<'a, T>;
 
     fn deref(&self) -> &Locked<'a, T> {
-        &self.0
-    }
-}
-
-impl<T: Exporter> Drop for ResvGuard<'_, T> {
-    fn drop(&mut self) {
-        // SAFETY: By the type invariants the lock is held by this guard.
-        unsafe { bindings::dma_resv_unlock(self.0.buf.resv()) };
+        &self.locked
     }
 }
 

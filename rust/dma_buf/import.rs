@@ -6,9 +6,9 @@
 //!
 //! [`Import`] attaches a device statically or dynamically. A dynamic import handles
 //! `invalidate_mappings` itself: it unmaps at once (the core calls it with the reservation lock
-//! held, which unmapping needs), counts the invalidation, and the next [`ImportGuard::map`] maps
+//! held, which unmapping needs), counts the invalidation, and the next [`LockedImport::map`] maps
 //! again. Mapping, unmapping and vmap need the reservation lock, so they are methods of the
-//! [`ImportGuard`] that [`Import::lock`] returns.
+//! [`LockedImport`] that [`Import::lock`] returns.
 //!
 //! The import's mapping is protected by that same reservation lock and by nothing else: an
 //! exporter may invalidate from inside its own `map_dma_buf` (amdgpu does, when it moves a buffer
@@ -18,7 +18,10 @@
 use crate::dma_buf::{
     buffer::DmaBuf,
     errno, ffi,
-    resv::Resv,
+    resv::{
+        Resv,
+        ResvGuard, //
+    },
     sg_table::{
         self,
         Segment, //
@@ -46,7 +49,6 @@ use kernel::{
         },
         Arc, //
     },
-    types::NotThreadSafe,
 };
 
 /// A live mapping of an import: the table the exporter returned.
@@ -201,15 +203,12 @@ impl Import {
     }
 
     /// Takes the buffer's reservation lock, interruptibly.
-    pub(crate) fn lock(&self) -> Result<ImportGuard<'_>> {
-        // SAFETY: The buffer's `resv` is valid for its whole life.
-        to_result(unsafe {
-            ffi::vdmabuf_rs_dma_resv_lock_interruptible(self.raw_resv(), core::ptr::null_mut())
-        })?;
-        // INVARIANT: The lock was taken above, on this thread.
-        Ok(ImportGuard {
+    pub(crate) fn lock(&self) -> Result<LockedImport<'_>> {
+        let guard = self.resv().lock()?;
+        // INVARIANT: `guard` holds the lock of this import's buffer.
+        Ok(LockedImport {
             import: self,
-            _not_send: NotThreadSafe,
+            _guard: guard,
         })
     }
 
@@ -221,11 +220,6 @@ impl Import {
     /// Returns the importing device.
     pub(crate) fn device(&self) -> &Device {
         &self.dev
-    }
-
-    fn raw_resv(&self) -> *mut bindings::dma_resv {
-        // SAFETY: `resv` is set at export and never changes.
-        unsafe { (*self.buf.as_raw()).resv }
     }
 
     /// Maps the whole buffer into the kernel's address space (`dma_buf_vmap`).
@@ -270,33 +264,32 @@ impl Import {
 
 impl Drop for Import {
     fn drop(&mut self) {
-        // SAFETY: The buffer's `resv` is valid; an uninterruptible lock cannot fail.
-        unsafe { bindings::dma_resv_lock(self.raw_resv(), core::ptr::null_mut()) };
-        // SAFETY: The lock is held; the reference ends with this statement.
-        let mapping = unsafe { self.state.mapping.get() }.take();
-        if let Some(mapping) = mapping {
-            // SAFETY: The lock is held and the mapping is live.
-            unsafe { unmap(self.attach.as_ptr(), mapping) };
+        {
+            let _guard = self.buf.resv().lock_uninterruptible();
+            // SAFETY: The lock is held; the reference ends with this statement.
+            let mapping = unsafe { self.state.mapping.get() }.take();
+            if let Some(mapping) = mapping {
+                // SAFETY: The lock is held and the mapping is live.
+                unsafe { unmap(self.attach.as_ptr(), mapping) };
+            }
         }
-        // SAFETY: Locked above.
-        unsafe { bindings::dma_resv_unlock(self.raw_resv()) };
         // SAFETY: By the type invariants the attachment is live; it is never used again.
         unsafe { bindings::dma_buf_detach(self.buf.as_raw(), self.attach.as_ptr()) };
     }
 }
 
-/// An import whose buffer's reservation lock is held; unlocks on drop. Not `Send`: a ww_mutex
-/// must be released by the task that took it.
+/// An import whose buffer's reservation lock is held by the [`ResvGuard`] it owns, which
+/// releases it on drop. Not `Send`, as the guard.
 ///
 /// # Invariants
 ///
-/// The reservation lock of the import's buffer is held by this guard, on this thread.
-pub(crate) struct ImportGuard<'a> {
+/// `_guard` holds the reservation lock of the import's buffer.
+pub(crate) struct LockedImport<'a> {
     import: &'a Import,
-    _not_send: NotThreadSafe,
+    _guard: ResvGuard<'a>,
 }
 
-impl ImportGuard<'_> {
+impl LockedImport<'_> {
     /// Returns the import's mapping slot.
     ///
     /// # Safety
@@ -352,7 +345,7 @@ impl ImportGuard<'_> {
         to_result(unsafe { bindings::dma_buf_pin(self.import.attach.as_ptr()) })
     }
 
-    /// Undoes [`ImportGuard::pin`].
+    /// Undoes [`LockedImport::pin`].
     pub(crate) fn unpin(&self) {
         if self.import.dynamic {
             // SAFETY: By the type invariants the lock is held; the attachment is dynamic.
@@ -389,13 +382,6 @@ impl ImportGuard<'_> {
     pub(crate) fn is_mapped(&self) -> bool {
         // SAFETY: The reference ends with this statement.
         unsafe { self.mapping() }.is_some()
-    }
-}
-
-impl Drop for ImportGuard<'_> {
-    fn drop(&mut self) {
-        // SAFETY: By the type invariants the lock is held by this guard.
-        unsafe { bindings::dma_resv_unlock(self.import.raw_resv()) };
     }
 }
 

@@ -96,16 +96,29 @@ impl Resv {
     }
 
     /// Takes the lock, interruptibly; it is released when the guard drops.
-    pub(crate) fn lock(&self) -> Result<ResvLock<'_>> {
+    pub(crate) fn lock(&self) -> Result<ResvGuard<'_>> {
         // SAFETY: By the type invariants the object is valid.
         to_result(unsafe {
             ffi::vdmabuf_rs_dma_resv_lock_interruptible(self.as_raw(), core::ptr::null_mut())
         })?;
         // INVARIANT: The lock was taken above, on this thread.
-        Ok(ResvLock {
+        Ok(ResvGuard {
             resv: self,
             _not_send: NotThreadSafe,
         })
+    }
+
+    /// Takes the lock uninterruptibly, for paths a signal must not skip (a cache flush at the end
+    /// of CPU access, tearing down a mapping); it is released when the guard drops.
+    pub(crate) fn lock_uninterruptible(&self) -> ResvGuard<'_> {
+        // SAFETY: By the type invariants the object is valid; without a ww acquire context the
+        // lock cannot fail.
+        unsafe { bindings::dma_resv_lock(self.as_raw(), core::ptr::null_mut()) };
+        // INVARIANT: The lock was taken above, on this thread.
+        ResvGuard {
+            resv: self,
+            _not_send: NotThreadSafe,
+        }
     }
 
     /// Returns whether every fence found by `usage` has signalled.
@@ -181,18 +194,22 @@ impl Resv {
     }
 }
 
-/// Holds a reservation object's lock; unlocks on drop. Not `Send`: a ww_mutex must be released
-/// by the task that took it.
+/// Holds a reservation object's lock; unlocks on drop.
+///
+/// The one guard of a single reservation lock in this layer: the exporter's
+/// [`LockedExport`](crate::dma_buf::buffer::LockedExport) and the importer's
+/// [`LockedImport`](crate::dma_buf::import::LockedImport) are views that own one. Not `Send`: a
+/// ww_mutex must be released by the task that took it. (Several locks together: [`ResvSet`].)
 ///
 /// # Invariants
 ///
 /// The lock of `resv` is held by this guard, on this thread.
-pub(crate) struct ResvLock<'a> {
+pub(crate) struct ResvGuard<'a> {
     resv: &'a Resv,
     _not_send: NotThreadSafe,
 }
 
-impl ResvLock<'_> {
+impl ResvGuard<'_> {
     /// Adds `fence` with `usage`. A fence of the same context is replaced if the new one is
     /// later and its usage at least as strict; usages are promoted, never demoted.
     ///
@@ -213,7 +230,7 @@ impl ResvLock<'_> {
     }
 }
 
-impl Drop for ResvLock<'_> {
+impl Drop for ResvGuard<'_> {
     fn drop(&mut self) {
         // SAFETY: By the type invariants the lock is held by this guard.
         unsafe { bindings::dma_resv_unlock(self.resv.as_raw()) };

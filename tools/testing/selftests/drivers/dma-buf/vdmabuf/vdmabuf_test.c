@@ -542,10 +542,11 @@ TEST_F(vdmabuf, debugfs_list_shows_addresses_only_when_asked)
 	free(list);
 	ASSERT_TRUE(found);
 	EXPECT_EQ(2 * PAGE, size);
-	if (env_long("VDMABUF_SHOW_PHYS", 0))
+	if (env_long("VDMABUF_SHOW_PHYS", 0)) {
 		EXPECT_EQ(0, strncmp(phys, "0x", 2)) TH_LOG("%s", phys);
-	else
+	} else {
 		EXPECT_STREQ("-", phys);
+	}
 	EXPECT_EQ(0, close(fd));
 }
 
