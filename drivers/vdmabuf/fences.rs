@@ -11,6 +11,7 @@
 //! on a foreign buffer exports it as a sync_file and imports that into the buffer with the
 //! standard `DMA_BUF_IOCTL_IMPORT_SYNC_FILE`, which is the dma-buf core's decision, not ours.
 
+use crate::dma_buf::uapi::install_new_fd;
 use crate::{
     buffer::VdmaBuffer,
     dma_buf::{
@@ -26,8 +27,7 @@ use crate::{
     },
 };
 use kernel::{
-    bindings,
-    fs::file::FileDescriptorReservation,
+    fs::file::flags::O_CLOEXEC,
     impl_has_hr_timer, new_mutex,
     prelude::*,
     rbtree::{
@@ -161,38 +161,36 @@ impl FenceTable {
         // Everything that can fail or allocate happens before the fence is visible.
         let timed = TimedFence::new(c"vdmabuf-user")?;
         let node = RBTreeNodeReservation::new(GFP_KERNEL)?;
-        let sync = if req.sync_file {
-            let fd = FileDescriptorReservation::get_unused_fd_flags(bindings::O_CLOEXEC)?;
-            Some((fd, sync_file::export(timed.fence.fence())?))
-        } else {
-            None
-        };
         let handle = self.next_handle()?;
-        // CAST: File descriptors fit in an `i32`.
-        let sync_fd = sync.as_ref().map_or(-1, |(fd, _)| fd.reserved_fd() as i32);
-        // The timer runs before the fence can be seen, so its completion never depends on the
-        // rest of this ioctl.
-        let timer = timed.clone().start(req.timeout);
-        let res = report(handle, sync_fd).and_then(|()| Self::publish(&buf, &timed, req.usage));
-        if let Err(e) = res {
-            // Nobody saw the fence; it goes quietly, and dropping `timer` cancels the timer.
-            timed.fence.signal(Err(errno::canceled()));
-            return Err(e);
+        // Reports to userspace, then makes the fence visible; `sync_fd` is -1 without a
+        // sync_file.
+        let finish = |sync_fd: i32| -> Result {
+            // The timer runs before the fence can be seen, so its completion never depends on
+            // the rest of this ioctl.
+            let timer = timed.clone().start(req.timeout);
+            let res = report(handle, sync_fd).and_then(|()| Self::publish(&buf, &timed, req.usage));
+            if let Err(e) = res {
+                // Nobody saw the fence; it goes quietly, and dropping `timer` cancels the timer.
+                timed.fence.signal(Err(errno::canceled()));
+                return Err(e);
+            }
+            // Visible now: from here the fence must and will signal, by handle, timer or close.
+            let node = node.into_node(
+                handle,
+                Entry {
+                    timed: timed.clone(),
+                    _timer: timer,
+                },
+            );
+            self.inner.lock().fences.insert(node);
+            Ok(())
+        };
+        if req.sync_file {
+            let file = sync_file::export(timed.fence.fence())?;
+            install_new_fd(O_CLOEXEC, |fd| finish(fd).map(|()| file))
+        } else {
+            finish(-1)
         }
-
-        // Visible now: from here the fence must and will signal, by handle, timer or close.
-        let node = node.into_node(
-            handle,
-            Entry {
-                timed,
-                _timer: timer,
-            },
-        );
-        self.inner.lock().fences.insert(node);
-        if let Some((fd, file)) = sync {
-            fd.fd_install(file);
-        }
-        Ok(())
     }
 
     fn next_handle(&self) -> Result<u32> {

@@ -2,6 +2,7 @@
 
 //! An open `/dev/vdmabuf`: one function per ioctl.
 
+use crate::dma_buf::uapi::install_new_fd;
 use crate::{
     buffer::{
         self,
@@ -36,9 +37,8 @@ use crate::{
     uapi, Limits,
 };
 use kernel::{
-    bindings,
     fs::{
-        file::FileDescriptorReservation,
+        file::flags::O_CLOEXEC,
         File, //
     },
     ioctl::_IOC_SIZE,
@@ -154,14 +154,12 @@ fn create(user: UserSlice, registry: &Arc<Registry>) -> Result<isize> {
     tracked.ino.store(buf.inode_number() as i64, Relaxed);
     registry.add(tracked)?;
 
-    // Reserve the descriptor and report it before installing it, so a faulting copy leaves no
-    // descriptor behind that userspace does not know about.
-    let flags = if req.cloexec { bindings::O_CLOEXEC } else { 0 };
-    let fd = FileDescriptorReservation::get_unused_fd_flags(flags)?;
-    // CAST: File descriptors fit in an `i32`.
-    args.fd = fd.reserved_fd() as i32;
-    writer.write(&args)?;
-    fd.fd_install(ARef::from(buf.file()));
+    let flags = if req.cloexec { O_CLOEXEC } else { 0 };
+    install_new_fd(flags, |fd| {
+        args.fd = fd;
+        writer.write(&args)?;
+        Ok(ARef::from(buf.file()))
+    })?;
     Ok(0)
 }
 

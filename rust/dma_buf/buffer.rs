@@ -31,6 +31,7 @@ use kernel::{
     dma::DataDirection,
     error::{
         from_err_ptr,
+        from_result,
         VTABLE_DEFAULT_ERROR, //
     },
     ffi::{
@@ -52,8 +53,12 @@ use kernel::{
     types::Opaque, //
 };
 
-/// Converts a C DMA direction into a [`DataDirection`].
-fn direction(dir: bindings::dma_data_direction) -> Option<DataDirection> {
+/// Converts a C DMA direction (`enum dma_data_direction`, also the uAPI value of the importer)
+/// into a [`DataDirection`]; `EINVAL` for `DMA_NONE` and anything else.
+///
+/// The kernel crate would carry this as `TryFrom<dma_data_direction> for DataDirection`; outside
+/// it, the orphan rule allows only a function.
+pub(crate) fn data_direction(dir: bindings::dma_data_direction) -> Result<DataDirection> {
     [
         DataDirection::Bidirectional,
         DataDirection::ToDevice,
@@ -61,6 +66,12 @@ fn direction(dir: bindings::dma_data_direction) -> Option<DataDirection> {
     ]
     .into_iter()
     .find(|d| bindings::dma_data_direction::from(*d) == dir)
+    .ok_or(EINVAL)
+}
+
+/// Like [`data_direction`], for a uAPI field that carries an `enum dma_data_direction` value.
+pub(crate) fn data_direction_from_uapi(dir: u32) -> Result<DataDirection> {
+    data_direction(bindings::dma_data_direction::try_from(dir).map_err(|_| EINVAL)?)
 }
 
 /// A dma-buf (`struct dma_buf`), of any exporter.
@@ -782,10 +793,7 @@ impl Drop for Vmap {
 
 /// Converts a callback's result into what C expects: 0 or a negative errno.
 fn to_errno(res: Result) -> c_int {
-    match res {
-        Ok(()) => 0,
-        Err(e) => e.to_errno(),
-    }
+    from_result(|| res.map(|()| 0))
 }
 
 /// The `extern "C"` callbacks of [`ExporterOps`].
@@ -794,8 +802,7 @@ struct Glue<T: Exporter>(PhantomData<T>);
 impl<T: Exporter> Glue<T> {
     const VM_OPS: bindings::vm_operations_struct = bindings::vm_operations_struct {
         fault: Some(Self::fault),
-        // SAFETY: All-zero is a valid `vm_operations_struct` (no callbacks).
-        ..unsafe { core::mem::zeroed() }
+        ..pin_init::zeroed()
     };
 
     /// # Safety
@@ -917,8 +924,9 @@ impl<T: Exporter> Glue<T> {
                 AttachState::<T>::of(attach),
             )
         };
-        let Some(dir) = direction(dir) else {
-            return EINVAL.to_ptr();
+        let dir = match data_direction(dir) {
+            Ok(dir) => dir,
+            Err(e) => return e.to_ptr(),
         };
         // The table stays here until `unmap` takes it back; the core only keeps the pointer.
         // Room for it is made first, so that no table the exporter made is ever dropped
@@ -991,7 +999,7 @@ impl<T: Exporter> Glue<T> {
     ) -> c_int {
         // SAFETY: As required by the function.
         let buf = unsafe { Exported::<T>::from_raw(dmabuf) };
-        to_errno(direction(dir).ok_or(EINVAL).and_then(|d| f(buf, d)))
+        to_errno(data_direction(dir).and_then(|d| f(buf, d)))
     }
 
     /// # Safety

@@ -230,8 +230,7 @@ struct RawFence {
 static FENCE_OPS: bindings::dma_fence_ops = bindings::dma_fence_ops {
     get_driver_name: Some(driver_name),
     get_timeline_name: Some(timeline_name),
-    // SAFETY: All-zero is valid for the remaining (optional) operations.
-    ..unsafe { core::mem::zeroed() }
+    ..pin_init::zeroed()
 };
 
 /// # Safety

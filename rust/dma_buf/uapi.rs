@@ -37,3 +37,18 @@ macro_rules! uapi_struct {
 }
 
 pub(crate) use uapi_struct;
+
+/// Gives userspace a new file descriptor for a file, without ever leaving one behind that
+/// userspace was not told about: reserves a descriptor with `flags` (`O_CLOEXEC` or 0), calls
+/// `make(fd)`, which reports the number to userspace (a copy that may fault) and makes the file,
+/// and installs the file only if `make` succeeded; otherwise the number is released unused.
+pub(crate) fn install_new_fd(
+    flags: u32,
+    make: impl FnOnce(i32) -> kernel::error::Result<kernel::sync::aref::ARef<kernel::fs::File>>,
+) -> kernel::error::Result {
+    let fd = kernel::fs::file::FileDescriptorReservation::get_unused_fd_flags(flags)?;
+    // CAST: File descriptors are below `INT_MAX`, the limit of the `int` they are in C.
+    let file = make(fd.reserved_fd() as i32)?;
+    fd.fd_install(file);
+    Ok(())
+}

@@ -2,6 +2,7 @@
 
 //! An open `/dev/vdmabuf-importer`: its imports by handle, one function per ioctl.
 
+use crate::dma_buf::uapi::install_new_fd;
 use crate::{
     dma_buf::{
         buffer::DmaBuf,
@@ -19,10 +20,9 @@ use crate::{
     uapi, Shared,
 };
 use kernel::{
-    bindings,
     dma::DataDirection,
     fs::{
-        file::FileDescriptorReservation,
+        file::flags::O_CLOEXEC,
         File, //
     },
     ioctl::_IOC_SIZE,
@@ -229,9 +229,6 @@ impl ImporterFile {
         let (src, dst) = (self.get(args.src)?, self.get(args.dst)?);
         let (src_offset, length) = uapi::range(args.src_offset, args.length, src.buffer().size())?;
         let (dst_offset, _) = uapi::range(args.dst_offset, args.length, dst.buffer().size())?;
-        let fd = FileDescriptorReservation::get_unused_fd_flags(bindings::O_CLOEXEC)?;
-        // CAST: File descriptors fit in an `i32`.
-        args.out_fence = fd.reserved_fd() as i32;
         let req = CopyRequest {
             src,
             dst,
@@ -239,9 +236,10 @@ impl ImporterFile {
             dst_offset,
             length,
         };
-        let file = self.shared.engine().submit(req, || writer.write(&args))?;
-        fd.fd_install(file);
-        Ok(())
+        install_new_fd(O_CLOEXEC, |fd| {
+            args.out_fence = fd;
+            self.shared.engine().submit(req, || writer.write(&args))
+        })
     }
 }
 

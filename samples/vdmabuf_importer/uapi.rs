@@ -141,14 +141,8 @@ impl Import {
 impl Map {
     /// Returns the requested direction.
     pub(crate) fn direction(&self) -> Result<DataDirection> {
-        [
-            DataDirection::Bidirectional,
-            DataDirection::ToDevice,
-            DataDirection::FromDevice,
-        ]
-        .into_iter()
-        .find(|d| *d as u32 == self.direction)
-        .ok_or(EINVAL)
+        // The uAPI values are those of `enum dma_data_direction`.
+        crate::dma_buf::buffer::data_direction_from_uapi(self.direction)
     }
 }
 
