@@ -9,7 +9,18 @@ TOP=${TOP:-$(cd "$(dirname "$0")/.." && pwd)}
 # second run reuses it and a changed input rebuilds it.
 VDMABUF_CACHE=${VDMABUF_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vdmabuf}
 ROOT=$VDMABUF_CACHE/root-forky
-MIRROR=${VDMABUF_MIRROR:-http://deb.debian.org/debian}
+# The Debian mirror: VDMABUF_MIRROR, else the one the host's apt uses for Debian's main archive
+# (the first "URIs:" of a deb822 source, or the first "deb" line, that ends in /debian), else
+# deb.debian.org.
+host_mirror() {
+	{
+		sed -n 's/^URIs:[[:space:]]*//p' /etc/apt/sources.list.d/*.sources 2>/dev/null | tr ' ' '\n'
+		sed -n 's/^deb[[:space:]]\{1,\}\(\[[^]]*\][[:space:]]\{1,\}\)\{0,1\}\([^[:space:]]*\).*/\2/p' \
+			/etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null
+	} | grep -m1 '/debian/\{0,1\}$' | sed 's#/$##'
+}
+MIRROR=${VDMABUF_MIRROR:-$(host_mirror)}
+MIRROR=${MIRROR:-http://deb.debian.org/debian}
 SUITE=forky
 
 # Packages of the toolchain root. Changing this list rebuilds the root.

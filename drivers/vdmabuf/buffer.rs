@@ -4,16 +4,12 @@
 
 use crate::{
     dma_buf::{
-        buffer::{
-            Attachment,
+        attachment::Attachment,
+        exporter::{
             Exported,
             Exporter,
             ExporterOps,
-            FaultVma,
-            Locked,
-            VmFault,
-            Vma,
-            Vmap, //
+            Locked, //
         },
         pages::Pages,
         resv::Usage,
@@ -22,6 +18,12 @@ use crate::{
             MappedSgTable,
             SgTable, //
         },
+        vma::{
+            FaultVma,
+            VmFault,
+            Vma, //
+        },
+        vmap::Vmap,
     },
     registry::{
         Registry,
@@ -322,12 +324,7 @@ impl Exporter for VdmaBuffer {
 mod tests {
     use super::*;
     use crate::dma_buf::{
-        buffer::{
-            DmaBuf,
-            ExportOptions, //
-        },
-        device::DmaDevice,
-        import::Import,
+        buffer::DmaBuf, device::DmaDevice, exporter::ExportOptions, import::Import,
         sg_table::Segment,
     };
     use crate::fences::TimedFence;

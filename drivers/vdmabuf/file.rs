@@ -9,8 +9,8 @@ use crate::{
         VdmaBuffer, //
     },
     dma_buf::{
-        buffer::{
-            DmaBuf,
+        buffer::DmaBuf,
+        exporter::{
             ExportOptions,
             Exported, //
         },

@@ -13,9 +13,11 @@
 //! (`helpers.c`), and every driver module includes it with `#[path]`, because two out-of-tree Rust
 //! modules cannot link against each other's crates.
 
+pub(crate) mod attachment;
 pub(crate) mod buffer;
 pub(crate) mod device;
 pub(crate) mod errno;
+pub(crate) mod exporter;
 pub(crate) mod fence;
 mod ffi;
 pub(crate) mod import;
@@ -26,3 +28,5 @@ pub(crate) mod resv;
 pub(crate) mod sg_table;
 pub(crate) mod sync_file;
 pub(crate) mod uapi;
+pub(crate) mod vma;
+pub(crate) mod vmap;

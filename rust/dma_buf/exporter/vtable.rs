@@ -1,0 +1,351 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The `extern "C"` callbacks of [`ExporterOps`](super::ExporterOps): each turns the C call
+//! into a call of the [`Exporter`] method, with the types that encode the locking convention.
+
+use super::{
+    AttachState,
+    Exported,
+    Exporter,
+    Locked, //
+};
+use crate::dma_buf::{
+    attachment::Attachment,
+    buffer::data_direction,
+    ffi,
+    vma::{
+        FaultVma,
+        Vma, //
+    },
+};
+use core::{
+    marker::PhantomData,
+    ptr::NonNull, //
+};
+use kernel::{
+    bindings,
+    dma::DataDirection,
+    error::from_result,
+    ffi::{
+        c_int,
+        c_void, //
+    },
+    new_mutex,
+    prelude::*,
+};
+
+/// Converts a callback's result into what C expects: 0 or a negative errno.
+fn to_errno(res: Result) -> c_int {
+    from_result(|| res.map(|()| 0))
+}
+
+/// The `extern "C"` callbacks of [`ExporterOps`].
+pub(super) struct ExporterVTable<T: Exporter>(PhantomData<T>);
+
+impl<T: Exporter> ExporterVTable<T> {
+    const VM_OPS: bindings::vm_operations_struct = bindings::vm_operations_struct {
+        fault: Some(Self::fault),
+        ..pin_init::zeroed()
+    };
+
+    /// # Safety
+    ///
+    /// `attach` must be a valid attachment to a dma-buf exported by `T` whose reservation lock
+    /// is held, and `'a` must not outlive either.
+    unsafe fn locked<'a>(attach: *mut bindings::dma_buf_attachment) -> Locked<'a, T> {
+        // SAFETY: The attachment is valid, so its `dmabuf` is.
+        let dmabuf = unsafe { (*attach).dmabuf };
+        // SAFETY: Asserting is always safe; with lockdep on it checks what the caller promises.
+        unsafe { ffi::vdmabuf_rs_dma_resv_assert_held((*dmabuf).resv) };
+        // SAFETY: The buffer was exported by `T` and is alive while attached.
+        let buf = unsafe { Exported::from_raw(dmabuf) };
+        Locked { buf }
+    }
+
+    /// # Safety
+    ///
+    /// Called by the dma-buf core as `dma_buf_ops.attach`.
+    pub(super) unsafe extern "C" fn attach(
+        dmabuf: *mut bindings::dma_buf,
+        attach: *mut bindings::dma_buf_attachment,
+    ) -> c_int {
+        // SAFETY: The core passes a live buffer of ours and a new attachment.
+        let (buf, att) = unsafe {
+            (
+                Exported::<T>::from_raw(dmabuf),
+                Attachment::from_raw(attach),
+            )
+        };
+        let state = T::attach(buf, att).and_then(|data| {
+            KBox::pin_init(
+                pin_init!(AttachState::<T> {
+                    data,
+                    maps <- new_mutex!(KVec::new()),
+                }),
+                GFP_KERNEL,
+            )
+        });
+        match state {
+            Ok(state) => {
+                // SAFETY: The state is only used pinned, through `AttachState::of`, until
+                // `detach` turns it back into the same pinned box.
+                let state = KBox::into_raw(unsafe { Pin::into_inner_unchecked(state) });
+                // SAFETY: The attachment is ours to set up.
+                unsafe { (*attach).priv_ = state.cast() };
+                0
+            }
+            Err(e) => e.to_errno(),
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Called by the dma-buf core as `dma_buf_ops.detach`.
+    pub(super) unsafe extern "C" fn detach(
+        dmabuf: *mut bindings::dma_buf,
+        attach: *mut bindings::dma_buf_attachment,
+    ) {
+        // SAFETY: `attach` stored this box in `priv`; the core never uses the attachment again.
+        let state = unsafe { KBox::from_raw((*attach).priv_.cast::<AttachState<T>>()) };
+        // SAFETY: The core passes a live buffer of ours and the attachment being detached, which
+        // stays valid until this returns.
+        let (buf, att) = unsafe {
+            (
+                Exported::<T>::from_raw(dmabuf),
+                Attachment::from_raw(attach),
+            )
+        };
+        // `dma_buf_detach` does not unmap (7.2: `drivers/dma-buf/dma-buf.c`), so a buggy importer
+        // can detach with tables it still uses. Freeing them would pull memory from under its
+        // device; leak them with a warning instead, as C exporters do.
+        {
+            let mut maps = state.maps.lock();
+            if !maps.is_empty() {
+                pr_warn!(
+                    "importer detached with {} live mappings; leaking them\n",
+                    maps.len()
+                );
+            }
+            while let Some(table) = maps.pop() {
+                core::mem::forget(table);
+            }
+        }
+        T::detach(buf, att, &state.data);
+        drop(state);
+    }
+
+    /// # Safety
+    ///
+    /// Called by the dma-buf core as `dma_buf_ops.pin`, with the reservation lock held.
+    pub(super) unsafe extern "C" fn pin(attach: *mut bindings::dma_buf_attachment) -> c_int {
+        // SAFETY: As required for `pin`.
+        let (buf, att) = unsafe { (Self::locked(attach), Attachment::from_raw(attach)) };
+        to_errno(T::pin(&buf, att))
+    }
+
+    /// # Safety
+    ///
+    /// Called by the dma-buf core as `dma_buf_ops.unpin`, with the reservation lock held.
+    pub(super) unsafe extern "C" fn unpin(attach: *mut bindings::dma_buf_attachment) {
+        // SAFETY: As required for `unpin`.
+        let (buf, att) = unsafe { (Self::locked(attach), Attachment::from_raw(attach)) };
+        T::unpin(&buf, att);
+    }
+
+    /// # Safety
+    ///
+    /// Called by the dma-buf core as `dma_buf_ops.map_dma_buf`, with the reservation lock held.
+    pub(super) unsafe extern "C" fn map(
+        attach: *mut bindings::dma_buf_attachment,
+        dir: bindings::dma_data_direction,
+    ) -> *mut bindings::sg_table {
+        // SAFETY: As required for `map_dma_buf`; `attach` succeeded for this attachment.
+        let (buf, att, state) = unsafe {
+            (
+                Self::locked(attach),
+                Attachment::from_raw(attach),
+                AttachState::<T>::of(attach),
+            )
+        };
+        let dir = match data_direction(dir) {
+            Ok(dir) => dir,
+            Err(e) => return e.to_ptr(),
+        };
+        // The table stays here until `unmap` takes it back; the core only keeps the pointer.
+        // Room for it is made first, so that no table the exporter made is ever dropped
+        // without going through `T::unmap`.
+        let mut maps = state.maps.lock();
+        if let Err(e) = maps.reserve(1, GFP_KERNEL) {
+            return Error::from(e).to_ptr();
+        }
+        let table = match T::map(&buf, att, &state.data, dir) {
+            Ok(table) => table,
+            Err(e) => return e.to_ptr(),
+        };
+        let sgt = table.as_raw();
+        match maps.push_within_capacity(table) {
+            Ok(()) => sgt,
+            Err(kernel::alloc::kvec::PushError(table)) => {
+                // Unreachable: room was reserved above under the same lock.
+                T::unmap(&buf, att, &state.data, table);
+                ENOMEM.to_ptr()
+            }
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Called by the dma-buf core as `dma_buf_ops.unmap_dma_buf`, with the reservation lock
+    /// held, for a table returned by `map`.
+    pub(super) unsafe extern "C" fn unmap(
+        attach: *mut bindings::dma_buf_attachment,
+        sgt: *mut bindings::sg_table,
+        _dir: bindings::dma_data_direction,
+    ) {
+        // SAFETY: As required for `unmap_dma_buf`.
+        let (buf, att, state) = unsafe {
+            (
+                Self::locked(attach),
+                Attachment::from_raw(attach),
+                AttachState::<T>::of(attach),
+            )
+        };
+        let table = {
+            let mut maps = state.maps.lock();
+            let i = maps.iter().position(|m| m.as_raw() == sgt);
+            i.and_then(|i| maps.remove(i).ok())
+        };
+        match table {
+            Some(table) => T::unmap(&buf, att, &state.data, table),
+            None => pr_err!("unmap of a table this exporter did not map\n"),
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Called by the dma-buf core as `dma_buf_ops.release`, once, when the last reference is
+    /// gone.
+    pub(super) unsafe extern "C" fn release(dmabuf: *mut bindings::dma_buf) {
+        // SAFETY: `export` stored a pinned `KBox<T>` in `priv`; nothing uses it after release.
+        drop(unsafe { Pin::new_unchecked(KBox::from_raw((*dmabuf).priv_.cast::<T>())) });
+    }
+
+    /// Runs a CPU access callback of `T`.
+    ///
+    /// # Safety
+    ///
+    /// `dmabuf` must be a live buffer exported by `T`.
+    unsafe fn cpu_access(
+        dmabuf: *mut bindings::dma_buf,
+        dir: bindings::dma_data_direction,
+        f: fn(&Exported<T>, DataDirection) -> Result,
+    ) -> c_int {
+        // SAFETY: As required by the function.
+        let buf = unsafe { Exported::<T>::from_raw(dmabuf) };
+        to_errno(data_direction(dir).and_then(|d| f(buf, d)))
+    }
+
+    /// # Safety
+    ///
+    /// Called by the dma-buf core as `dma_buf_ops.begin_cpu_access`, without the lock.
+    pub(super) unsafe extern "C" fn begin_cpu_access(
+        dmabuf: *mut bindings::dma_buf,
+        dir: bindings::dma_data_direction,
+    ) -> c_int {
+        // SAFETY: As required for `begin_cpu_access`.
+        unsafe { Self::cpu_access(dmabuf, dir, T::begin_cpu_access) }
+    }
+
+    /// # Safety
+    ///
+    /// Called by the dma-buf core as `dma_buf_ops.end_cpu_access`, without the lock.
+    pub(super) unsafe extern "C" fn end_cpu_access(
+        dmabuf: *mut bindings::dma_buf,
+        dir: bindings::dma_data_direction,
+    ) -> c_int {
+        // SAFETY: As required for `end_cpu_access`.
+        unsafe { Self::cpu_access(dmabuf, dir, T::end_cpu_access) }
+    }
+
+    /// # Safety
+    ///
+    /// Called by the dma-buf core as `dma_buf_ops.mmap`, with the mmap lock held for writing.
+    pub(super) unsafe extern "C" fn mmap(
+        dmabuf: *mut bindings::dma_buf,
+        vma: *mut bindings::vm_area_struct,
+    ) -> c_int {
+        // SAFETY: The core passes a live buffer of ours and a VMA being set up.
+        let (buf, v) = unsafe { (Exported::<T>::from_raw(dmabuf), &*vma.cast::<Vma>()) };
+        // Private mappings would give copy-on-write pages the buffer does not own.
+        if !v.is_shared() {
+            return EINVAL.to_errno();
+        }
+        if let Err(e) = T::mmap(buf, v) {
+            return e.to_errno();
+        }
+        // SAFETY: The VMA is being set up with the mmap lock held for writing, so its flags are
+        // ours to set.
+        // INVARIANT: From here the VMA is what `FaultVma` requires, once the core links it.
+        unsafe { ffi::vdmabuf_rs_vma_set_pfnmap(vma) };
+        // SAFETY: As above; the ops table is a constant promoted to a static.
+        unsafe { (*vma).vm_ops = &Self::VM_OPS };
+        0
+    }
+
+    /// # Safety
+    ///
+    /// Called by the MM as `vm_operations_struct.fault` for a VMA set up by `mmap`.
+    pub(super) unsafe extern "C" fn fault(vmf: *mut bindings::vm_fault) -> bindings::vm_fault_t {
+        // SAFETY: The MM passes a valid fault whose VMA maps a dma-buf file of ours (these are
+        // our `vm_ops`, set only by `mmap`); the VMA holds a reference on the file, so the buffer
+        // is alive. A faulting VMA is linked into the file's mapping and `mmap` made it
+        // `VM_PFNMAP`, as `FaultVma` requires.
+        let (buf, v) = unsafe {
+            let vma = (*vmf).__bindgen_anon_1.vma;
+            let dmabuf = (*(*vma).vm_file).private_data.cast::<bindings::dma_buf>();
+            (Exported::<T>::from_raw(dmabuf), &*vma.cast::<FaultVma>())
+        };
+        T::fault(buf, v).as_raw()
+    }
+
+    /// # Safety
+    ///
+    /// Called by the dma-buf core as `dma_buf_ops.vmap`, with the reservation lock held.
+    pub(super) unsafe extern "C" fn vmap(
+        dmabuf: *mut bindings::dma_buf,
+        map: *mut bindings::iosys_map,
+    ) -> c_int {
+        // SAFETY: Asserting is always safe; the core calls `vmap` and `vunmap` with the lock
+        // held (7.2: `dma_buf_vmap`, `dma_buf_vunmap`), which lockdep checks here when enabled.
+        unsafe { ffi::vdmabuf_rs_dma_resv_assert_held((*dmabuf).resv) };
+        // SAFETY: The core passes a live buffer of ours.
+        let buf = unsafe { Exported::<T>::from_raw(dmabuf) };
+        match T::vmap(&Locked { buf }) {
+            Ok(addr) => {
+                // SAFETY: `map` is the core's `iosys_map` for the result.
+                unsafe { ffi::vdmabuf_rs_iosys_map_set_vaddr(map, addr.as_ptr().cast::<c_void>()) };
+                0
+            }
+            Err(e) => e.to_errno(),
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Called by the dma-buf core as `dma_buf_ops.vunmap`, with the reservation lock held, for
+    /// the mapping `vmap` returned.
+    pub(super) unsafe extern "C" fn vunmap(
+        dmabuf: *mut bindings::dma_buf,
+        map: *mut bindings::iosys_map,
+    ) {
+        // SAFETY: Asserting is always safe; the core calls `vmap` and `vunmap` with the lock
+        // held (7.2: `dma_buf_vmap`, `dma_buf_vunmap`), which lockdep checks here when enabled.
+        unsafe { ffi::vdmabuf_rs_dma_resv_assert_held((*dmabuf).resv) };
+        // SAFETY: The core passes a live buffer of ours.
+        let buf = unsafe { Exported::<T>::from_raw(dmabuf) };
+        // SAFETY: `map` is the mapping `vmap` set.
+        if let Some(addr) = NonNull::new(unsafe { ffi::vdmabuf_rs_iosys_map_vaddr(map) }) {
+            T::vunmap(&Locked { buf }, addr.cast());
+        }
+    }
+}
