@@ -66,6 +66,12 @@ extern "C" {
     pub(crate) fn vdmabuf_rs_fatal_signal_pending() -> bool;
     pub(crate) fn vdmabuf_rs_vma_is_shared(vma: *mut bindings::vm_area_struct) -> bool;
     pub(crate) fn vdmabuf_rs_vma_set_pfnmap(vma: *mut bindings::vm_area_struct);
+    pub(crate) fn vdmabuf_rs_vma_insert_pfn_run(
+        vma: *mut bindings::vm_area_struct,
+        addr: c_ulong,
+        pfn: c_ulong,
+        len: c_ulong,
+    ) -> c_int;
     pub(crate) fn vdmabuf_rs_memcpy_shared(dst: *mut c_void, src: *const c_void, len: usize);
     pub(crate) fn vdmabuf_rs_memmove_shared(dst: *mut c_void, src: *const c_void, len: usize);
     pub(crate) fn vdmabuf_rs_iosys_map_set_vaddr(map: *mut bindings::iosys_map, vaddr: *mut c_void);

@@ -160,6 +160,44 @@ void vdmabuf_rs_vma_set_pfnmap(struct vm_area_struct *vma)
 	vm_flags_set(vma, VM_PFNMAP | VM_IO | VM_DONTEXPAND | VM_DONTDUMP);
 }
 
+struct vdmabuf_rs_pfn_run {
+	struct mm_struct *mm;
+	unsigned long start;
+	unsigned long pfn;
+	pgprot_t prot;
+};
+
+static int vdmabuf_rs_set_pfn(pte_t *pte, unsigned long addr, void *data)
+{
+	struct vdmabuf_rs_pfn_run *run = data;
+	unsigned long pfn = run->pfn + ((addr - run->start) >> PAGE_SHIFT);
+
+	/* Another fault of the same mapping may have been first. */
+	if (pte_none(ptep_get(pte)))
+		set_pte_at(run->mm, addr, pte, pte_mkspecial(pfn_pte(pfn, run->prot)));
+	return 0;
+}
+
+/*
+ * Installs page-table entries for @len bytes of physically contiguous page frames from @pfn at
+ * @addr of @vma, from the VMA's fault handler: what vmf_insert_pfn() does page by page, with one
+ * page-table walk per page table instead of one per page, as remap_pfn_range() does at mmap time.
+ * Entries already present are left alone. The caller guarantees what vmf_insert_pfn() checks or
+ * BUG()s on: @vma is VM_PFNMAP and not copy-on-write, the range is inside it, and the frames are
+ * ordinary write-back RAM, so vm_page_prot needs no cache-mode adjustment. Returns 0 or -ENOMEM.
+ */
+int vdmabuf_rs_vma_insert_pfn_run(struct vm_area_struct *vma, unsigned long addr,
+				  unsigned long pfn, unsigned long len)
+{
+	struct vdmabuf_rs_pfn_run run = {
+		.mm = vma->vm_mm, .start = addr, .pfn = pfn, .prot = vma->vm_page_prot,
+	};
+
+	if (!(vma->vm_flags & VM_PFNMAP) || addr < vma->vm_start || len > vma->vm_end - addr)
+		return -EINVAL;
+	return apply_to_page_range(vma->vm_mm, addr, len, vdmabuf_rs_set_pfn, &run);
+}
+
 /*
  * Copies between memory that userspace or devices may write at the same time (an mmap of the
  * buffer, a DMA engine). The bytes may be torn; C's memcpy makes no promise either way, but unlike

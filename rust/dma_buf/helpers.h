@@ -40,6 +40,8 @@ void vdmabuf_rs_invalidate_kernel_vmap_range(void *addr, int size);
 bool vdmabuf_rs_fatal_signal_pending(void);
 bool vdmabuf_rs_vma_is_shared(struct vm_area_struct *vma);
 void vdmabuf_rs_vma_set_pfnmap(struct vm_area_struct *vma);
+int vdmabuf_rs_vma_insert_pfn_run(struct vm_area_struct *vma, unsigned long addr,
+				  unsigned long pfn, unsigned long len);
 void vdmabuf_rs_memcpy_shared(void *dst, const void *src, size_t len);
 void vdmabuf_rs_memmove_shared(void *dst, const void *src, size_t len);
 void vdmabuf_rs_iosys_map_set_vaddr(struct iosys_map *map, void *vaddr);

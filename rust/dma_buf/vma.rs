@@ -5,12 +5,14 @@
 //!
 //! C header: [`include/linux/mm.h`](srctree/include/linux/mm.h)
 
-use crate::dma_buf::{ffi, pages::Pages};
-use core::{
-    ops::Deref, //
+use crate::dma_buf::{
+    ffi,
+    pages::Pages, //
 };
+use core::ops::Deref;
 use kernel::{
     bindings,
+    error::to_result,
     page::PAGE_SIZE,
     prelude::*,
     types::Opaque, //
@@ -107,24 +109,17 @@ impl FaultVma {
     /// zapped (for vdmabuf, the lock that migration zaps under): the entries hold no page
     /// references.
     pub(crate) fn insert_pages(&self, pages: &Pages) -> VmFault {
-        let mut fault = VmFault::NOPAGE;
         let res = self.for_each_run(pages, |addr, pfn, len| {
-            for i in 0..len / PAGE_SIZE {
-                // SAFETY: By the type invariants the VMA is a `VM_PFNMAP`, non-COW mapping and
-                // the fault holds the lock `vmf_insert_pfn` needs; the address is inside the VMA
-                // (`for_each_run` clips to it) and the page frame belongs to `pages`.
-                let ret =
-                    unsafe { bindings::vmf_insert_pfn(self.raw(), addr + i * PAGE_SIZE, pfn + i) };
-                if ret != VmFault::NOPAGE.0 {
-                    fault = VmFault(ret);
-                    return Err(EFAULT);
-                }
-            }
-            Ok(())
+            // SAFETY: By the type invariants the VMA is a `VM_PFNMAP`, non-COW mapping and the
+            // fault holds the lock that installing entries needs; `[addr, addr + len)` is inside
+            // the VMA (`for_each_run` clips to it) and its frames belong to `pages`, memory of
+            // the page allocator that nothing maps with another cache mode, as the helper
+            // requires.
+            to_result(unsafe { ffi::vdmabuf_rs_vma_insert_pfn_run(self.raw(), addr, pfn, len) })
         });
         match res {
             Ok(()) => VmFault::NOPAGE,
-            Err(_) if fault != VmFault::NOPAGE => fault,
+            Err(e) if e == ENOMEM => VmFault::OOM,
             // The VMA reaches past the buffer: no page backs the address.
             Err(_) => VmFault::SIGBUS,
         }

@@ -14,7 +14,7 @@
 
 #define MIB (1UL << 20)
 #define SIZE (64 * MIB)
-#define ROUNDS 4
+#define ROUNDS 16
 
 static double now(void)
 {
@@ -73,7 +73,7 @@ int main(void)
 	static const char *const names[] = { "vdmabuf", "system heap", "anonymous" };
 	int dev = open(VDMABUF_DEV, O_RDWR | O_CLOEXEC), kind, i;
 
-	double ratio = 0;
+	double ratio[3] = { 0 }, first[3] = { 0 };
 
 	printf("%-12s %14s %22s %20s %8s\n", "memory", "create+mmap", "first-touch write",
 	       "second write", "ratio");
@@ -90,10 +90,19 @@ int main(void)
 		printf("%-12s %11.1f ms %17.0f MiB/s %15.0f MiB/s %8.2f\n", names[kind],
 		       create * 1000 / ROUNDS, SIZE / MIB * ROUNDS / touch,
 		       SIZE / MIB * ROUNDS / again, again / touch);
-		if (kind == 0)
-			ratio = again / touch;
+		ratio[kind] = again / touch;
+		first[kind] = SIZE / MIB * ROUNDS / touch;
 	}
-	printf("vdmabuf first touch / second write: %.2f (target >= 0.90): %s\n", ratio,
-	       ratio >= 0.9 ? "met" : "MISSED");
-	return ratio >= 0.9 ? 0 : 1;
+	printf("vdmabuf first touch / second write: %.2f (target >= 0.90): %s\n", ratio[0],
+	       ratio[0] >= 0.9 ? "met" : "missed");
+	/*
+	 * The system heap maps the whole buffer in mmap(), so its first touch takes no fault at
+	 * all: its ratio is the best a mapping can do on this machine (under QEMU's TCG, whose
+	 * software TLB makes any first pass slower), and vdmabuf's fault-time mapping is measured
+	 * against it.
+	 */
+	if (first[1] > 0)
+		printf("system heap (mapped in full at mmap): %.2f; vdmabuf first touch / heap first touch: %.2f\n",
+		       ratio[1], first[0] / first[1]);
+	return ratio[0] >= 0.9 ? 0 : 1;
 }
