@@ -55,7 +55,7 @@ use kernel::{
 pub(crate) const MIGRATE_FENCE_TIMEOUT: Delta = Delta::from_millis(12_000);
 
 /// The operations of vdmabuf's dma-bufs.
-static OPS: ExporterOps<VdmaBuffer> = ExporterOps::new();
+static OPS: ExporterOps<VdmaBuffer> = ExporterOps::new(&crate::THIS_MODULE);
 
 /// The exporter state of one buffer.
 #[pin_data(PinnedDrop)]

@@ -11,7 +11,10 @@
 //! on a foreign buffer exports it as a sync_file and imports that into the buffer with the
 //! standard `DMA_BUF_IOCTL_IMPORT_SYNC_FILE`, which is the dma-buf core's decision, not ours.
 
-use crate::dma_buf::uapi::install_new_fd;
+use crate::dma_buf::uapi::{
+    install_new_fd,
+    Handles, //
+};
 use crate::{
     buffer::VdmaBuffer,
     dma_buf::{
@@ -30,10 +33,7 @@ use kernel::{
     fs::file::flags::O_CLOEXEC,
     impl_has_hr_timer, new_mutex,
     prelude::*,
-    rbtree::{
-        RBTree,
-        RBTreeNodeReservation, //
-    },
+    rbtree::RBTreeNodeReservation,
     sync::{
         aref::ARef,
         Arc,
@@ -114,12 +114,7 @@ struct Entry {
 #[pin_data(PinnedDrop)]
 pub(crate) struct FenceTable {
     #[pin]
-    inner: Mutex<Inner>,
-}
-
-struct Inner {
-    next: u32,
-    fences: RBTree<u32, Entry>,
+    inner: Mutex<Handles<Entry>>,
 }
 
 /// What [`FenceTable::attach`] needs from the ioctl.
@@ -138,10 +133,7 @@ impl FenceTable {
     /// Creates an empty table.
     pub(crate) fn new() -> impl PinInit<Self> {
         pin_init!(Self {
-            inner <- new_mutex!(Inner {
-                next: 1,
-                fences: RBTree::new(),
-            }),
+            inner <- new_mutex!(Handles::new()),
         })
     }
 
@@ -161,7 +153,7 @@ impl FenceTable {
         // Everything that can fail or allocate happens before the fence is visible.
         let timed = TimedFence::new(c"vdmabuf-user")?;
         let node = RBTreeNodeReservation::new(GFP_KERNEL)?;
-        let handle = self.next_handle()?;
+        let handle = self.inner.lock().take_next()?;
         // Reports to userspace, then makes the fence visible; `sync_fd` is -1 without a
         // sync_file.
         let finish = |sync_fd: i32| -> Result {
@@ -175,14 +167,11 @@ impl FenceTable {
                 return Err(e);
             }
             // Visible now: from here the fence must and will signal, by handle, timer or close.
-            let node = node.into_node(
-                handle,
-                Entry {
-                    timed: timed.clone(),
-                    _timer: timer,
-                },
-            );
-            self.inner.lock().fences.insert(node);
+            let entry = Entry {
+                timed: timed.clone(),
+                _timer: timer,
+            };
+            self.inner.lock().insert(node, handle, entry);
             Ok(())
         };
         if req.sync_file {
@@ -191,13 +180,6 @@ impl FenceTable {
         } else {
             finish(-1)
         }
-    }
-
-    fn next_handle(&self) -> Result<u32> {
-        let mut inner = self.inner.lock();
-        let handle = inner.next;
-        inner.next = inner.next.checked_add(1).ok_or(ENOSPC)?;
-        Ok(handle)
     }
 
     /// Adds the fence to the buffer's reservation object unless it conflicts (`EBUSY`).
@@ -215,7 +197,7 @@ impl FenceTable {
     /// Signals the fence `handle` with `result` and releases the handle. `ENOENT` if there is no
     /// such handle, `ETIMEDOUT` if the fence had timed out already.
     pub(crate) fn signal(&self, handle: u32, result: Result) -> Result {
-        let entry = self.inner.lock().fences.remove(&handle).ok_or(ENOENT)?;
+        let entry = self.inner.lock().remove(handle).ok_or(ENOENT)?;
         if entry.timed.fence.signal(result) {
             Ok(())
         } else {
@@ -227,7 +209,7 @@ impl FenceTable {
 #[pinned_drop]
 impl PinnedDrop for FenceTable {
     fn drop(self: Pin<&mut Self>) {
-        let fences = core::mem::take(&mut self.inner.lock().fences);
+        let fences = self.inner.lock().take_all();
         for (_, entry) in fences.iter() {
             entry.timed.fence.signal(Err(errno::canceled()));
         }

@@ -9,7 +9,7 @@ use crate::dma_buf::{
         Exported,
         Exporter, //
     },
-    ffi,
+    helpers,
     resv::Resv,
 };
 use core::{
@@ -70,7 +70,7 @@ unsafe impl Sync for DmaBuf {}
 unsafe impl AlwaysRefCounted for DmaBuf {
     fn inc_ref(&self) {
         // SAFETY: By the type invariants `self` is a valid dma-buf.
-        unsafe { ffi::vdmabuf_rs_get_dma_buf(self.as_raw()) };
+        unsafe { helpers::vdmabuf_rs_get_dma_buf(self.as_raw()) };
     }
 
     unsafe fn dec_ref(obj: NonNull<Self>) {

@@ -19,7 +19,7 @@ pub(crate) mod device;
 pub(crate) mod errno;
 pub(crate) mod exporter;
 pub(crate) mod fence;
-mod ffi;
+mod helpers;
 pub(crate) mod import;
 pub(crate) mod misc;
 pub(crate) mod pages;

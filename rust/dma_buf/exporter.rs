@@ -52,9 +52,14 @@ use kernel::{
 use vtable::ExporterVTable;
 
 /// The operations table of exporter `T`, declared once per exporter as a static:
-/// `static OPS: ExporterOps<MyBuffer> = ExporterOps::new();`. Buffers are recognised as `T`'s by
+/// `static OPS: ExporterOps<MyBuffer> = ExporterOps::new(&THIS_MODULE);`, naming the module
+/// that every dma-buf of `T` keeps loaded (its `owner`). Buffers are recognised as `T`'s by
 /// the address of this table, as C exporters compare `dmabuf->ops`.
-pub(crate) struct ExporterOps<T: Exporter>(Opaque<bindings::dma_buf_ops>, PhantomData<T>);
+pub(crate) struct ExporterOps<T: Exporter>(
+    Opaque<bindings::dma_buf_ops>,
+    &'static ThisModule,
+    PhantomData<T>,
+);
 
 // SAFETY: The table is never written after initialisation.
 unsafe impl<T: Exporter> Sync for ExporterOps<T> {}
@@ -66,7 +71,7 @@ impl<T: Exporter> ExporterOps<T> {
     }
 
     /// Builds the operations table of `T`.
-    pub(crate) const fn new() -> Self {
+    pub(crate) const fn new(owner: &'static ThisModule) -> Self {
         build_assert!(T::HAS_PIN == T::HAS_UNPIN, "pin and unpin go together");
         build_assert!(T::HAS_VMAP == T::HAS_VUNMAP, "vmap and vunmap go together");
         Self(
@@ -104,6 +109,7 @@ impl<T: Exporter> ExporterOps<T> {
                     None
                 },
             }),
+            owner,
             PhantomData,
         )
     }
@@ -243,7 +249,7 @@ impl<T: Exporter> Exported<T> {
         let data = KBox::into_raw(unsafe { Pin::into_inner_unchecked(data) });
         let info = bindings::dma_buf_export_info {
             exp_name: T::NAME.as_char_ptr(),
-            owner: crate::THIS_MODULE.as_ptr(),
+            owner: T::ops().1.as_ptr(),
             ops: T::ops().as_raw(),
             size: opts.size,
             // CAST: The access mode flags are small constants that fit in a `c_int`.

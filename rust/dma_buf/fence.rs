@@ -29,7 +29,7 @@
 
 use crate::dma_buf::{
     errno,
-    ffi, //
+    helpers, //
 };
 use core::{
     marker::PhantomData,
@@ -74,12 +74,12 @@ unsafe impl Sync for Fence {}
 unsafe impl AlwaysRefCounted for Fence {
     fn inc_ref(&self) {
         // SAFETY: By the type invariants the fence is valid.
-        unsafe { ffi::vdmabuf_rs_dma_fence_get(self.as_raw()) };
+        unsafe { helpers::vdmabuf_rs_dma_fence_get(self.as_raw()) };
     }
 
     unsafe fn dec_ref(obj: NonNull<Self>) {
         // SAFETY: The caller owns a reference, which this gives back.
-        unsafe { ffi::vdmabuf_rs_dma_fence_put(obj.as_ptr().cast()) };
+        unsafe { helpers::vdmabuf_rs_dma_fence_put(obj.as_ptr().cast()) };
     }
 }
 
@@ -122,7 +122,7 @@ impl Fence {
     /// Returns whether the fence has signalled.
     pub(crate) fn is_signaled(&self) -> bool {
         // SAFETY: By the type invariants the fence is valid.
-        unsafe { ffi::vdmabuf_rs_dma_fence_is_signaled(self.as_raw()) }
+        unsafe { helpers::vdmabuf_rs_dma_fence_is_signaled(self.as_raw()) }
     }
 
     /// Returns `Ok(false)` while pending, `Ok(true)` once signalled without error, and the error
@@ -275,7 +275,7 @@ impl DriverFence {
         }
         if let Err(e) = result {
             // SAFETY: The fence is valid and not yet signalled: `done` was 0.
-            unsafe { ffi::vdmabuf_rs_dma_fence_set_error(self.fence.as_raw(), e.to_errno()) };
+            unsafe { helpers::vdmabuf_rs_dma_fence_set_error(self.fence.as_raw(), e.to_errno()) };
         }
         // SAFETY: The fence is valid.
         unsafe { bindings::dma_fence_signal(self.fence.as_raw()) };
@@ -313,7 +313,7 @@ impl SignallingSection {
     pub(crate) fn begin() -> Self {
         Self {
             // SAFETY: Beginning a section has no preconditions.
-            cookie: unsafe { ffi::vdmabuf_rs_dma_fence_begin_signalling() },
+            cookie: unsafe { helpers::vdmabuf_rs_dma_fence_begin_signalling() },
             _not_send: PhantomData,
         }
     }
@@ -322,7 +322,7 @@ impl SignallingSection {
 impl Drop for SignallingSection {
     fn drop(&mut self) {
         // SAFETY: `cookie` came from the matching `begin` on this thread.
-        unsafe { ffi::vdmabuf_rs_dma_fence_end_signalling(self.cookie) };
+        unsafe { helpers::vdmabuf_rs_dma_fence_end_signalling(self.cookie) };
     }
 }
 

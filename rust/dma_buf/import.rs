@@ -17,7 +17,7 @@
 
 use crate::dma_buf::{
     buffer::DmaBuf,
-    errno, ffi,
+    errno, helpers,
     resv::{
         Resv,
         ResvGuard, //
@@ -237,7 +237,7 @@ impl Import {
         // SAFETY: The buffer is valid; the unlocked variant takes the lock itself.
         to_result(unsafe { bindings::dma_buf_vmap_unlocked(this.buf.as_raw(), &mut map) })?;
         // SAFETY: `map` was just set by a successful `dma_buf_vmap_unlocked`.
-        match NonNull::new(unsafe { ffi::vdmabuf_rs_iosys_map_vaddr(&map) }.cast::<u8>()) {
+        match NonNull::new(unsafe { helpers::vdmabuf_rs_iosys_map_vaddr(&map) }.cast::<u8>()) {
             // INVARIANT: The mapping covers the buffer until `vunmap` in `Drop`.
             Some(addr) => Ok(ImportVmap {
                 import: this.clone(),
@@ -418,7 +418,7 @@ mod tests {
         pages: Arc<Pages>,
     }
 
-    static OPS: ExporterOps<SelfInvalidating> = ExporterOps::new();
+    static OPS: ExporterOps<SelfInvalidating> = ExporterOps::new(&crate::THIS_MODULE);
 
     #[vtable]
     impl Exporter for SelfInvalidating {

@@ -6,7 +6,7 @@
 
 use crate::dma_buf::{
     fence::Fence, //
-    ffi,
+    helpers,
 };
 use core::ptr::NonNull;
 use kernel::{
@@ -98,7 +98,7 @@ impl Resv {
     pub(crate) fn lock(&self) -> Result<ResvGuard<'_>> {
         // SAFETY: By the type invariants the object is valid.
         to_result(unsafe {
-            ffi::vdmabuf_rs_dma_resv_lock_interruptible(self.as_raw(), core::ptr::null_mut())
+            helpers::vdmabuf_rs_dma_resv_lock_interruptible(self.as_raw(), core::ptr::null_mut())
         })?;
         // INVARIANT: The lock was taken above, on this thread.
         Ok(ResvGuard {

@@ -6,7 +6,7 @@
 
 use crate::dma_buf::{
     fence::Fence,
-    ffi, //
+    helpers, //
 };
 use core::ptr::NonNull;
 use kernel::{
@@ -20,8 +20,8 @@ use kernel::{
 /// (see [`kernel::fs::file::FileDescriptorReservation`]).
 pub(crate) fn export(fence: &Fence) -> Result<ARef<File>> {
     // SAFETY: The fence is valid; `sync_file_create` takes its own reference.
-    let file =
-        NonNull::new(unsafe { ffi::vdmabuf_rs_sync_file_create(fence.as_raw()) }).ok_or(ENOMEM)?;
+    let file = NonNull::new(unsafe { helpers::vdmabuf_rs_sync_file_create(fence.as_raw()) })
+        .ok_or(ENOMEM)?;
     // SAFETY: The new sync_file's file comes with one reference, which we now own.
     Ok(unsafe { ARef::from_raw(file.cast()) })
 }
@@ -29,7 +29,7 @@ pub(crate) fn export(fence: &Fence) -> Result<ARef<File>> {
 /// Returns the fence behind sync_file descriptor `fd`; `EINVAL` if `fd` is not a sync_file.
 pub(crate) fn fence(fd: i32) -> Result<ARef<Fence>> {
     // SAFETY: `sync_file_get_fence` accepts any number and returns a referenced fence or NULL.
-    let ptr = unsafe { ffi::vdmabuf_rs_sync_file_get_fence(fd) };
+    let ptr = unsafe { helpers::vdmabuf_rs_sync_file_get_fence(fd) };
     let ptr = NonNull::new(from_err_ptr(ptr)?).ok_or(EINVAL)?;
     // SAFETY: `sync_file_get_fence` returned a fence with a reference we now own.
     Ok(unsafe { Fence::from_owned(ptr) })

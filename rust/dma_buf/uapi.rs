@@ -52,3 +52,53 @@ pub(crate) fn install_new_fd(
     fd.fd_install(file);
     Ok(())
 }
+
+/// Objects that a file hands to userspace by number: handles count up from 1 and are not reused
+/// while the file is open (`ENOSPC` once they run out). The owner keeps it under its own lock.
+pub(crate) struct Handles<T> {
+    next: u32,
+    map: kernel::rbtree::RBTree<u32, T>,
+}
+
+impl<T> Handles<T> {
+    /// An empty table.
+    pub(crate) fn new() -> Self {
+        Self {
+            next: 1,
+            map: kernel::rbtree::RBTree::new(),
+        }
+    }
+
+    /// Takes the next handle number; it stays unused unless something is inserted under it.
+    pub(crate) fn take_next(&mut self) -> kernel::error::Result<u32> {
+        let handle = self.next;
+        self.next = handle.checked_add(1).ok_or(kernel::error::code::ENOSPC)?;
+        Ok(handle)
+    }
+
+    /// Stores `value` under `handle`, from [`Handles::take_next`], in a node allocated
+    /// beforehand, so that storing cannot fail.
+    pub(crate) fn insert(
+        &mut self,
+        node: kernel::rbtree::RBTreeNodeReservation<u32, T>,
+        handle: u32,
+        value: T,
+    ) {
+        self.map.insert(node.into_node(handle, value));
+    }
+
+    /// Returns the object of `handle`.
+    pub(crate) fn get(&self, handle: u32) -> Option<&T> {
+        self.map.get(&handle)
+    }
+
+    /// Removes and returns the object of `handle`.
+    pub(crate) fn remove(&mut self, handle: u32) -> Option<T> {
+        self.map.remove(&handle)
+    }
+
+    /// Removes every object, for the owner's teardown.
+    pub(crate) fn take_all(&mut self) -> kernel::rbtree::RBTree<u32, T> {
+        core::mem::take(&mut self.map)
+    }
+}

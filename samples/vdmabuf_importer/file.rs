@@ -2,7 +2,10 @@
 
 //! An open `/dev/vdmabuf-importer`: its imports by handle, one function per ioctl.
 
-use crate::dma_buf::uapi::install_new_fd;
+use crate::dma_buf::uapi::{
+    install_new_fd,
+    Handles, //
+};
 use crate::{
     dma_buf::{
         buffer::DmaBuf,
@@ -32,10 +35,7 @@ use kernel::{
     },
     new_mutex,
     prelude::*,
-    rbtree::{
-        RBTree,
-        RBTreeNodeReservation, //
-    },
+    rbtree::RBTreeNodeReservation,
     sync::{
         Arc,
         Mutex, //
@@ -51,12 +51,7 @@ use kernel::{
 pub(crate) struct ImporterFile {
     shared: Arc<Shared>,
     #[pin]
-    imports: Mutex<Imports>,
-}
-
-struct Imports {
-    next: u32,
-    map: RBTree<u32, Arc<Import>>,
+    imports: Mutex<Handles<Arc<Import>>>,
 }
 
 // SAFETY: `ImporterFile` is registered only by the module's `MiscRegistration`.
@@ -73,10 +68,7 @@ impl MiscDevice for ImporterFile {
         KBox::pin_init(
             pin_init!(ImporterFile {
                 shared,
-                imports <- new_mutex!(Imports {
-                    next: 1,
-                    map: RBTree::new(),
-                }),
+                imports <- new_mutex!(Handles::new()),
             }),
             GFP_KERNEL,
         )
@@ -101,7 +93,7 @@ impl MiscDevice for ImporterFile {
 
 impl ImporterFile {
     fn get(&self, handle: u32) -> Result<Arc<Import>> {
-        self.imports.lock().map.get(&handle).cloned().ok_or(ENOENT)
+        self.imports.lock().get(handle).cloned().ok_or(ENOENT)
     }
 
     /// IOCTL: import: attach the device to a dma-buf of any exporter.
@@ -112,10 +104,9 @@ impl ImporterFile {
         let import = Import::new(DmaBuf::get(args.fd)?, self.shared.device(), dynamic)?;
         let node = RBTreeNodeReservation::new(GFP_KERNEL)?;
         let mut imports = self.imports.lock();
-        args.handle = imports.next;
+        args.handle = imports.take_next()?;
         writer.write(&args)?;
-        imports.next = imports.next.checked_add(1).ok_or(ENOSPC)?;
-        imports.map.insert(node.into_node(args.handle, import));
+        imports.insert(node, args.handle, import);
         Ok(())
     }
 
@@ -125,7 +116,7 @@ impl ImporterFile {
         if args.pad != 0 {
             return Err(EINVAL);
         }
-        let import = self.imports.lock().map.remove(&args.handle).ok_or(ENOENT)?;
+        let import = self.imports.lock().remove(args.handle).ok_or(ENOENT)?;
         drop(import);
         Ok(())
     }

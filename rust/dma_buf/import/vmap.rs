@@ -5,7 +5,7 @@
 //! C header: [`include/linux/dma-buf.h`](srctree/include/linux/dma-buf.h)
 
 use super::Import;
-use crate::dma_buf::ffi;
+use crate::dma_buf::helpers;
 use core::ptr::NonNull;
 use kernel::{
     bindings,
@@ -47,7 +47,7 @@ impl ImportVmap {
         // SAFETY: By the type invariants `addr` maps the whole buffer; the range was checked and
         // `out` is ours. C `memcpy`: concurrent writers of the buffer tear bytes, no more.
         unsafe {
-            ffi::vdmabuf_rs_memcpy_shared(
+            helpers::vdmabuf_rs_memcpy_shared(
                 out.as_mut_ptr().cast(),
                 self.addr.as_ptr().add(offset).cast(),
                 out.len(),
@@ -64,7 +64,7 @@ impl ImportVmap {
         // SAFETY: Both mappings cover their buffers; the ranges were checked. `memmove` allows
         // overlap, and being C's, concurrent writers tear bytes rather than race a Rust access.
         unsafe {
-            ffi::vdmabuf_rs_memmove_shared(
+            helpers::vdmabuf_rs_memmove_shared(
                 self.addr.as_ptr().add(to).cast(),
                 src.addr.as_ptr().add(from).cast(),
                 len,
@@ -102,7 +102,7 @@ impl ImportVmap {
         // SAFETY: By the type invariants `addr` maps the whole buffer; the range was checked.
         // C `memcpy`, as in `read`.
         unsafe {
-            ffi::vdmabuf_rs_memcpy_shared(
+            helpers::vdmabuf_rs_memcpy_shared(
                 self.addr.as_ptr().add(offset).cast(),
                 data.as_ptr().cast(),
                 data.len(),
