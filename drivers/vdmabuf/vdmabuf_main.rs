@@ -6,7 +6,6 @@ use kernel::prelude::*;
 
 mod buffer;
 // The dma-buf layer is shared source: each module compiles the parts it uses.
-#[allow(dead_code)]
 #[path = "../../rust/dma_buf/dma_buf.rs"]
 mod dma_buf;
 mod fences;
@@ -113,11 +112,14 @@ mod tests {
     /// `/dev/vdmabuf` open would leave the VFS calling freed code.
     #[test]
     fn control_device_pins_module() -> Result {
+        let registry = registry::Registry::new(false)?;
         let misc = dma_buf::misc::MiscRegistration::<file::VdmabufFile>::register(
             c"vdmabuf-kunit",
             &FOPS,
-            registry::Registry::new(false)?,
+            registry.clone(),
         )?;
+        // Open files find the registration's shared data: the registry it was given.
+        assert!(kernel::sync::Arc::ptr_eq(misc.data(), &registry));
         assert_eq!(misc.fops().owner, THIS_MODULE.as_ptr());
         assert!(misc.fops().open.is_some());
         assert!(misc.fops().release.is_some());

@@ -34,10 +34,4 @@ impl Attachment {
         // alive until it detaches, and `self` lives no longer than the attachment.
         unsafe { Device::from_raw((*self.0.get()).dev) }
     }
-
-    /// Returns whether the importer is dynamic (it handles `invalidate_mappings`).
-    pub(crate) fn is_dynamic(&self) -> bool {
-        // SAFETY: `importer_ops` is set at attach and never changes.
-        unsafe { !(*self.0.get()).importer_ops.is_null() }
-    }
 }

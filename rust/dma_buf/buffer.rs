@@ -4,14 +4,12 @@
 //!
 //! C header: [`include/linux/dma-buf.h`](srctree/include/linux/dma-buf.h)
 
-use crate::dma_buf::{
-    exporter::{
-        Exported,
-        Exporter, //
-    },
-    helpers,
-    resv::Resv,
+#[cfg(dma_buf_exporter)]
+use crate::dma_buf::exporter::{
+    Exported,
+    Exporter, //
 };
+use crate::dma_buf::{helpers, resv::Resv};
 use core::{
     ptr::NonNull, //
 };
@@ -19,7 +17,6 @@ use kernel::{
     bindings,
     dma::DataDirection,
     error::from_err_ptr,
-    fs::File,
     prelude::*,
     sync::{
         aref::{
@@ -46,6 +43,7 @@ pub(crate) fn data_direction(dir: bindings::dma_data_direction) -> Result<DataDi
     .ok_or(EINVAL)
 }
 
+#[cfg(dma_buf_importer)]
 /// Like [`data_direction`], for a uAPI field that carries an `enum dma_data_direction` value.
 pub(crate) fn data_direction_from_uapi(dir: u32) -> Result<DataDirection> {
     data_direction(bindings::dma_data_direction::try_from(dir).map_err(|_| EINVAL)?)
@@ -103,16 +101,18 @@ impl DmaBuf {
 
     /// Returns the dma-buf's file, for installing a file descriptor
     /// (see [`kernel::fs::file::FileDescriptorReservation`]).
-    pub(crate) fn file(&self) -> &File {
+    #[cfg(dma_buf_exporter)]
+    pub(crate) fn file(&self) -> &kernel::fs::File {
         // SAFETY: `file` is set at export and lives as long as the dma-buf, which `self` keeps
         // alive. `fdget_pos` skips `f_pos_lock` only for files with `FMODE_ATOMIC_POS`, which
         // `do_dentry_open` sets for regular files and directories only (7.2: `fs/open.c`); a
         // dma-buf file is a pseudo file made by `alloc_file_pseudo`, so no light `fdget_pos`
         // region can exist on it.
-        unsafe { File::from_raw_file((*self.as_raw()).file) }
+        unsafe { kernel::fs::File::from_raw_file((*self.as_raw()).file) }
     }
 
     /// Returns the inode number of the dma-buf's file, as `fstat()` and `bufinfo` show it.
+    #[cfg(dma_buf_exporter)]
     pub(crate) fn inode_number(&self) -> u64 {
         // SAFETY: The dma-buf's file and its inode live as long as the dma-buf; `i_ino` is set
         // when the inode is created and never changes.
@@ -126,6 +126,7 @@ impl DmaBuf {
     }
 
     /// Returns the exporter's name.
+    #[cfg(dma_buf_importer)]
     pub(crate) fn exporter_name(&self) -> &CStr {
         // SAFETY: `exp_name` is set at export and never changes. The core does not check it
         // (7.2: `dma_buf_export` checks only `priv`, `ops` and the mandatory operations), so this
@@ -135,6 +136,7 @@ impl DmaBuf {
     }
 
     /// Returns the buffer as exported by `T`, if `T` exported it.
+    #[cfg(dma_buf_exporter)]
     pub(crate) fn downcast<T: Exporter>(&self) -> Option<&Exported<T>> {
         // SAFETY: `ops` is set at export and never changes.
         let ops = unsafe { (*self.as_raw()).ops };

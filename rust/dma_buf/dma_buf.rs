@@ -13,20 +13,28 @@
 //! (`helpers.c`), and every driver module includes it with `#[path]`, because two out-of-tree Rust
 //! modules cannot link against each other's crates.
 
+// The exporter side is compiled only into modules that export (`--cfg dma_buf_exporter` in
+// their Kbuild); the rest serves exporters and importers alike.
+#[cfg(dma_buf_exporter)]
 pub(crate) mod attachment;
 pub(crate) mod buffer;
 pub(crate) mod device;
 pub(crate) mod errno;
+#[cfg(dma_buf_exporter)]
 pub(crate) mod exporter;
 pub(crate) mod fence;
 mod helpers;
 pub(crate) mod import;
 pub(crate) mod misc;
+#[cfg(dma_buf_exporter)]
 pub(crate) mod pages;
+#[cfg(dma_buf_importer)]
 pub(crate) mod queue;
 pub(crate) mod resv;
 pub(crate) mod sg_table;
 pub(crate) mod sync_file;
 pub(crate) mod uapi;
+#[cfg(dma_buf_exporter)]
 pub(crate) mod vma;
+#[cfg(dma_buf_exporter)]
 pub(crate) mod vmap;

@@ -302,11 +302,6 @@ impl<T: Exporter> Exported<T> {
         }
     }
 
-    fn resv(&self) -> *mut bindings::dma_resv {
-        // SAFETY: `resv` is set at export and never changes.
-        unsafe { (*self.as_raw()).resv }
-    }
-
     /// Removes every userspace mapping of the buffer; the next access faults and goes through
     /// [`Vma`] fault handling again.
     pub(crate) fn zap_user_mappings(&self) {

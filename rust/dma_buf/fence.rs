@@ -31,10 +31,7 @@ use crate::dma_buf::{
     errno,
     helpers, //
 };
-use core::{
-    marker::PhantomData,
-    ptr::NonNull, //
-};
+use core::ptr::NonNull;
 use kernel::{
     bindings,
     ffi::c_char,
@@ -84,14 +81,6 @@ unsafe impl AlwaysRefCounted for Fence {
 }
 
 impl Fence {
-    /// # Safety
-    ///
-    /// `ptr` must be a valid fence that stays alive for `'a`.
-    pub(crate) unsafe fn from_raw<'a>(ptr: *mut bindings::dma_fence) -> &'a Self {
-        // SAFETY: `Fence` is `repr(transparent)` over `Opaque<dma_fence>`.
-        unsafe { &*ptr.cast() }
-    }
-
     /// Takes over a reference the caller owns.
     ///
     /// # Safety
@@ -178,6 +167,7 @@ impl FenceContext {
     }
 
     /// Returns the context id.
+    #[cfg(vdmabuf_layer_tests)]
     pub(crate) fn id(&self) -> u64 {
         self.id
     }
@@ -283,6 +273,7 @@ impl DriverFence {
     }
 
     /// Returns whether this handle has signalled the fence.
+    #[cfg(vdmabuf_layer_tests)]
     pub(crate) fn is_done(&self) -> bool {
         self.done.load(Relaxed) != 0
     }
@@ -300,25 +291,28 @@ impl Drop for DriverFence {
     }
 }
 
+#[cfg(dma_buf_importer)]
 /// A fence signalling critical section (`dma_fence_begin_signalling`), so lockdep checks that
 /// nothing in it takes a lock that fence waiters may hold or allocates with `GFP_KERNEL`. Not
 /// `Send`: the annotation belongs to the task that opened it.
 pub(crate) struct SignallingSection {
     cookie: bool,
-    _not_send: PhantomData<*mut ()>,
+    _not_send: kernel::types::NotThreadSafe,
 }
 
+#[cfg(dma_buf_importer)]
 impl SignallingSection {
     /// Begins a section; it ends when the value is dropped.
     pub(crate) fn begin() -> Self {
         Self {
             // SAFETY: Beginning a section has no preconditions.
             cookie: unsafe { helpers::vdmabuf_rs_dma_fence_begin_signalling() },
-            _not_send: PhantomData,
+            _not_send: kernel::types::NotThreadSafe,
         }
     }
 }
 
+#[cfg(dma_buf_importer)]
 impl Drop for SignallingSection {
     fn drop(&mut self) {
         // SAFETY: `cookie` came from the matching `begin` on this thread.

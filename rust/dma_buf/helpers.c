@@ -262,11 +262,6 @@ struct file *vdmabuf_rs_sync_file_create(struct dma_fence *fence)
 	return sync_file ? sync_file->file : NULL;
 }
 
-struct dma_fence *vdmabuf_rs_sync_file_get_fence(int fd)
-{
-	return sync_file_get_fence(fd);
-}
-
 struct workqueue_struct *vdmabuf_rs_alloc_ordered_workqueue(const char *name)
 {
 	return alloc_ordered_workqueue("%s", WQ_MEM_RECLAIM, name);

@@ -53,7 +53,6 @@ void vdmabuf_rs_dma_fence_set_error(struct dma_fence *fence, int error);
 bool vdmabuf_rs_dma_fence_begin_signalling(void);
 void vdmabuf_rs_dma_fence_end_signalling(bool cookie);
 struct file *vdmabuf_rs_sync_file_create(struct dma_fence *fence);
-struct dma_fence *vdmabuf_rs_sync_file_get_fence(int fd);
 struct workqueue_struct *vdmabuf_rs_alloc_ordered_workqueue(const char *name);
 
 #endif

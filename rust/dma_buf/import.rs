@@ -108,7 +108,8 @@ struct ImportState {
 /// detached in `Drop`.
 pub(crate) struct Import {
     buf: ARef<DmaBuf>,
-    dev: ARef<Device>,
+    /// Keeps the device alive while it is attached (the core takes no reference).
+    _dev: ARef<Device>,
     attach: NonNull<bindings::dma_buf_attachment>,
     dynamic: bool,
     state: KBox<ImportState>,
@@ -183,7 +184,7 @@ impl Import {
         // INVARIANT: The attachment was made above, with `priv_` pointing to `state` if dynamic.
         let import = Self {
             buf,
-            dev: dev.into(),
+            _dev: dev.into(),
             attach,
             dynamic,
             state,
@@ -192,6 +193,7 @@ impl Import {
     }
 
     /// Returns the imported buffer.
+    #[cfg(dma_buf_importer)]
     pub(crate) fn buffer(&self) -> &DmaBuf {
         &self.buf
     }
@@ -219,11 +221,6 @@ impl Import {
     /// Returns the buffer's reservation object.
     pub(crate) fn resv(&self) -> &Resv {
         self.buf.resv()
-    }
-
-    /// Returns the importing device.
-    pub(crate) fn device(&self) -> &Device {
-        &self.dev
     }
 
     /// Maps the whole buffer into the kernel's address space (`dma_buf_vmap`).
@@ -341,6 +338,7 @@ impl LockedImport<'_> {
     }
 
     /// Pins the buffer in place for this import (`dma_buf_pin`); dynamic imports only.
+    #[cfg(vdmabuf_layer_tests)]
     pub(crate) fn pin(&self) -> Result {
         if !self.import.dynamic {
             return Err(EINVAL);
@@ -350,6 +348,7 @@ impl LockedImport<'_> {
     }
 
     /// Undoes [`LockedImport::pin`].
+    #[cfg(vdmabuf_layer_tests)]
     pub(crate) fn unpin(&self) {
         if self.import.dynamic {
             // SAFETY: By the type invariants the lock is held; the attachment is dynamic.
@@ -383,6 +382,7 @@ impl LockedImport<'_> {
     }
 
     /// Returns whether the buffer is currently mapped.
+    #[cfg(vdmabuf_layer_tests)]
     pub(crate) fn is_mapped(&self) -> bool {
         // SAFETY: The reference ends with this statement.
         unsafe { self.mapping() }.is_some()

@@ -27,6 +27,13 @@ use kernel::{
 /// How a fence in a reservation object uses the buffer; the order is that of the C enum and
 /// of strictness: a fence found by a usage is also found by every later one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[cfg_attr(
+    not(dma_buf_exporter),
+    expect(
+        dead_code,
+        reason = "importers add and wait for READ and WRITE fences only"
+    )
+)]
 pub(crate) enum Usage {
     /// Kernel memory management (moves, clears); everybody waits for these.
     Kernel,
@@ -59,6 +66,7 @@ impl Usage {
     }
 
     /// Converts the uAPI number (the C enum's value).
+    #[cfg(dma_buf_exporter)]
     pub(crate) fn from_u32(v: u32) -> Result<Self> {
         [Usage::Kernel, Usage::Write, Usage::Read, Usage::Bookkeep]
             .into_iter()
@@ -154,6 +162,7 @@ impl Resv {
 
     /// Waits, without a time limit, for every fence found by `usage`, as the core's own waits for
     /// CPU access do. Fails with `ERESTARTSYS` if `interruptible` and a signal arrives.
+    #[cfg(dma_buf_exporter)]
     pub(crate) fn wait(&self, usage: Usage, interruptible: bool) -> Result {
         // CAST: `MAX_SCHEDULE_TIMEOUT` is `LONG_MAX`, passed as the `unsigned long` C takes.
         let forever = kernel::ffi::c_long::MAX as kernel::ffi::c_ulong;
@@ -218,6 +227,7 @@ impl ResvGuard<'_> {
     ///
     /// Once added, the fence is visible to every waiter: its producer is in the signalling
     /// critical section from here on and must signal it.
+    #[cfg(dma_buf_exporter)]
     pub(crate) fn add_fence(&self, fence: &Fence, usage: Usage) -> Result {
         // SAFETY: By the type invariants the lock is held; a slot is reserved first.
         to_result(unsafe { bindings::dma_resv_reserve_fences(self.resv.as_raw(), 1) })?;
@@ -228,6 +238,7 @@ impl ResvGuard<'_> {
     }
 
     /// Returns the locked object.
+    #[cfg(dma_buf_exporter)]
     pub(crate) fn resv(&self) -> &Resv {
         self.resv
     }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Owned scatter-gather tables over page blocks, and their DMA mappings.
+//! Scatter-gather tables: walking a mapped table (importers) and, for exporters, owned tables over
+//! page blocks and their DMA mappings ([`owned`]).
 //!
 //! C header: [`include/linux/scatterlist.h`](srctree/include/linux/scatterlist.h)
 //!
@@ -10,22 +11,20 @@
 //! so that no segment exceeds the device's maximum segment size, and keeps the pages alive;
 //! [`MappedSgTable`] is the mapped table, which unmaps and frees itself on drop.
 
-use crate::dma_buf::{
-    helpers,
-    pages::Pages, //
+#[cfg(dma_buf_exporter)]
+mod owned;
+
+#[cfg(dma_buf_exporter)]
+pub(crate) use owned::{
+    max_segment,
+    MappedSgTable,
+    SgTable, //
 };
-use core::ptr::NonNull;
+
+use crate::dma_buf::helpers;
 use kernel::{
     bindings,
-    device::Device,
-    dma::DataDirection,
-    error::to_result,
-    page::PAGE_SIZE,
-    prelude::*,
-    sync::{
-        aref::ARef,
-        Arc, //
-    },
+    device::Device, //
 };
 
 /// One entry of a table: a CPU-side segment (for exporters) or a DMA segment (for importers).
@@ -37,221 +36,10 @@ pub(crate) struct Segment {
     pub(crate) len: usize,
 }
 
-/// Returns the number of table entries needed for blocks of the given byte lengths when no entry
-/// may be longer than `max_segment` bytes (rounded down to whole pages, at least one page).
-pub(crate) fn entry_count(block_lens: impl Iterator<Item = usize>, max_segment: usize) -> usize {
-    let seg = segment_limit(max_segment);
-    block_lens.map(|len| len.div_ceil(seg)).sum()
-}
-
-fn segment_limit(max_segment: usize) -> usize {
-    core::cmp::max(max_segment - max_segment % PAGE_SIZE, PAGE_SIZE)
-}
-
-/// An owned, unmapped `struct sg_table`.
-///
-/// # Invariants
-///
-/// `sgt` points to a `kmalloc`ed `sg_table` initialised by `sg_alloc_table()`, owned by this
-/// object, with every entry set to a page of `pages`.
-pub(crate) struct SgTable {
-    sgt: NonNull<bindings::sg_table>,
-    pages: Arc<Pages>,
-}
-
-// SAFETY: The table is plain memory owned by this object.
-unsafe impl Send for SgTable {}
-
-// SAFETY: `&SgTable` only reads the table.
-unsafe impl Sync for SgTable {}
-
-impl SgTable {
-    /// Builds a table covering `pages` in order, no entry longer than `max_segment` bytes.
-    pub(crate) fn new(pages: Arc<Pages>, max_segment: usize) -> Result<Self> {
-        let seg = segment_limit(max_segment);
-        let blocks = pages.blocks();
-        let nents = entry_count(blocks.iter().map(|b| b.len()), max_segment);
-        let nents = u32::try_from(nents).map_err(|_| E2BIG)?;
-        if nents == 0 {
-            return Err(EINVAL);
-        }
-        let empty = bindings::sg_table {
-            sgl: core::ptr::null_mut(),
-            nents: 0,
-            orig_nents: 0,
-        };
-        let sgt = KBox::new(empty, GFP_KERNEL)?;
-        let sgt = NonNull::from(KBox::leak(sgt));
-        // SAFETY: `sgt` is a valid, zeroed `sg_table`.
-        let ret = unsafe { bindings::sg_alloc_table(sgt.as_ptr(), nents, bindings::GFP_KERNEL) };
-        if let Err(e) = to_result(ret) {
-            // SAFETY: `sg_alloc_table` freed what it allocated; the box came from `KBox::leak`.
-            drop(unsafe { KBox::from_raw(sgt.as_ptr()) });
-            return Err(e);
-        }
-        // INVARIANT: The table is allocated; the loop below sets all `nents` entries.
-        let table = Self {
-            sgt,
-            pages: pages.clone(),
-        };
-
-        // SAFETY: The table was just allocated with `nents > 0` entries.
-        let mut sg = unsafe { (*sgt.as_ptr()).sgl };
-        for block in blocks {
-            let mut off = 0;
-            while off < block.len() {
-                let len = core::cmp::min(seg, block.len() - off);
-                // CAST: `len <= max(max_segment, PAGE_SIZE)` and `max_segment` came from a
-                // `c_uint` or a test value below 4 GiB; `try_from` guards the rest.
-                let len32 = u32::try_from(len).map_err(|_| EINVAL)?;
-                // SAFETY: `sg` is one of the `nents` entries: `entry_count` counted exactly one
-                // entry per piece. The page belongs to `pages`, which the table keeps alive.
-                unsafe { helpers::vdmabuf_rs_sg_set_page(sg, block.page(off / PAGE_SIZE), len32) };
-                // SAFETY: `sg` is a valid entry; the last `sg_next` returns NULL, never used.
-                sg = unsafe { helpers::vdmabuf_rs_sg_next(sg) };
-                off += len;
-            }
-        }
-        Ok(table)
-    }
-
-    /// Returns the number of entries.
-    pub(crate) fn len(&self) -> usize {
-        // SAFETY: By the type invariants `sgt` is a valid table.
-        unsafe { (*self.sgt.as_ptr()).orig_nents as usize }
-    }
-
-    /// Calls `f` with each entry's page frame number and length, in order.
-    pub(crate) fn for_each_segment(&self, mut f: impl FnMut(Segment)) {
-        // SAFETY: By the type invariants `sgt` is a valid table with `len()` entries.
-        let mut sg = unsafe { (*self.sgt.as_ptr()).sgl };
-        for _ in 0..self.len() {
-            // SAFETY: `sg` is a valid entry set by `new`.
-            let page = unsafe { helpers::vdmabuf_rs_sg_page(sg) };
-            // SAFETY: `sg` is a valid entry set by `new`.
-            let (offset, len) = unsafe { ((*sg).offset as usize, (*sg).length as usize) };
-            // SAFETY: `page` is the page `new` set for this entry.
-            let pfn = unsafe { helpers::vdmabuf_rs_page_to_pfn(page) } as u64;
-            f(Segment {
-                addr: (pfn << bindings::PAGE_SHIFT) + offset as u64,
-                len,
-            });
-            // SAFETY: `sg` is a valid entry of the table.
-            sg = unsafe { helpers::vdmabuf_rs_sg_next(sg) };
-        }
-    }
-
-    /// Returns the pages the table covers.
-    pub(crate) fn pages(&self) -> &Arc<Pages> {
-        &self.pages
-    }
-
-    /// Maps the table for DMA by `dev` in direction `dir`.
-    pub(crate) fn dma_map(self, dev: &Device, dir: DataDirection) -> Result<MappedSgTable> {
-        let raw_dev = device_ptr(dev);
-        // SAFETY: `self.sgt` is a valid table of valid pages and `raw_dev` a valid device.
-        to_result(unsafe { bindings::dma_map_sgtable(raw_dev, self.sgt.as_ptr(), dir.into(), 0) })?;
-        // INVARIANT: The table was mapped above for `dev`, of which we now hold a reference.
-        Ok(MappedSgTable {
-            table: self,
-            dev: dev.into(),
-            dir,
-        })
-    }
-}
-
-impl Drop for SgTable {
-    fn drop(&mut self) {
-        // SAFETY: By the type invariants the table is allocated, owned and not mapped.
-        unsafe { bindings::sg_free_table(self.sgt.as_ptr()) };
-        // SAFETY: The `sg_table` itself came from `KBox::leak` in `new`.
-        drop(unsafe { KBox::from_raw(self.sgt.as_ptr()) });
-    }
-}
-
-/// Returns the largest DMA segment `dev` supports, in bytes.
-pub(crate) fn max_segment(dev: &Device) -> usize {
-    // SAFETY: `dev` is a valid device.
-    unsafe { helpers::vdmabuf_rs_dma_get_max_seg_size(device_ptr(dev)) as usize }
-}
-
 /// Returns the C `struct device` of `dev`.
 pub(crate) fn device_ptr(dev: &Device) -> *mut bindings::device {
     // CAST: `Device` is `#[repr(transparent)]` over `Opaque<bindings::device>`.
     core::ptr::from_ref(dev).cast_mut().cast()
-}
-
-/// An owned `struct sg_table`, DMA-mapped for one device.
-///
-/// # Invariants
-///
-/// `table` is mapped with `dma_map_sgtable(dev, table, dir, 0)` until this object is dropped.
-pub(crate) struct MappedSgTable {
-    table: SgTable,
-    dev: ARef<Device>,
-    dir: DataDirection,
-}
-
-impl MappedSgTable {
-    /// Returns the direction the table was mapped in.
-    pub(crate) fn direction(&self) -> DataDirection {
-        self.dir
-    }
-
-    /// Returns the device the table is mapped for.
-    pub(crate) fn device(&self) -> &Device {
-        &self.dev
-    }
-
-    /// Returns the pages the table covers.
-    pub(crate) fn pages(&self) -> &Arc<Pages> {
-        self.table.pages()
-    }
-
-    /// Returns the raw table, which stays owned by this object.
-    pub(crate) fn as_raw(&self) -> *mut bindings::sg_table {
-        self.table.sgt.as_ptr()
-    }
-
-    /// Calls `f` with each DMA segment (bus address and length), in order.
-    pub(crate) fn for_each_dma_segment(&self, f: impl FnMut(Segment)) {
-        // SAFETY: By the type invariants the table is mapped, so its DMA fields are set.
-        unsafe { for_each_dma_segment(self.as_raw(), f) }
-    }
-
-    /// Makes device writes visible to the CPU (`dma_sync_sgtable_for_cpu`).
-    pub(crate) fn sync_for_cpu(&self) {
-        // SAFETY: By the type invariants the table is mapped for `dev` in `dir`.
-        unsafe {
-            helpers::vdmabuf_rs_dma_sync_sgtable_for_cpu(
-                device_ptr(&self.dev),
-                self.as_raw(),
-                self.dir.into(),
-            )
-        };
-    }
-
-    /// Makes CPU writes visible to the device (`dma_sync_sgtable_for_device`).
-    pub(crate) fn sync_for_device(&self) {
-        // SAFETY: By the type invariants the table is mapped for `dev` in `dir`.
-        unsafe {
-            helpers::vdmabuf_rs_dma_sync_sgtable_for_device(
-                device_ptr(&self.dev),
-                self.as_raw(),
-                self.dir.into(),
-            )
-        };
-    }
-}
-
-impl Drop for MappedSgTable {
-    fn drop(&mut self) {
-        // SAFETY: By the type invariants the table is mapped for `dev` in `dir`; afterwards the
-        // `SgTable` is unmapped again and frees itself.
-        unsafe {
-            bindings::dma_unmap_sgtable(device_ptr(&self.dev), self.as_raw(), self.dir.into(), 0)
-        };
-    }
 }
 
 /// Calls `f` with each DMA segment of a mapped table.
@@ -276,71 +64,5 @@ pub(crate) unsafe fn for_each_dma_segment(
         f(seg);
         // SAFETY: `sg` is a valid entry.
         sg = unsafe { helpers::vdmabuf_rs_sg_next(sg) };
-    }
-}
-
-#[cfg(vdmabuf_layer_tests)]
-#[kunit_tests(dma_buf_sg_table)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn entry_count_splits_blocks_at_the_segment_limit() {
-        let k64 = 64 * 1024;
-        let m1 = 1 << 20;
-        assert_eq!(entry_count([PAGE_SIZE].into_iter(), k64), 1);
-        assert_eq!(entry_count([m1].into_iter(), k64), 16);
-        assert_eq!(entry_count([m1, PAGE_SIZE].into_iter(), m1), 2);
-        assert_eq!(entry_count([4 * m1].into_iter(), usize::MAX), 1);
-        // A limit below a page still gives whole pages.
-        assert_eq!(entry_count([4 * PAGE_SIZE].into_iter(), 512), 4);
-        // A limit that is not page aligned is rounded down.
-        assert_eq!(entry_count([2 * PAGE_SIZE].into_iter(), PAGE_SIZE + 1), 2);
-    }
-
-    fn check_table(size: usize, max_order: u32, max_segment: usize) -> Result {
-        let pages = Arc::new(
-            Pages::alloc_with(size, max_order, crate::dma_buf::pages::PageBlock::alloc)?,
-            GFP_KERNEL,
-        )?;
-        let want = entry_count(pages.blocks().iter().map(|b| b.len()), max_segment);
-        let table = SgTable::new(pages.clone(), max_segment)?;
-        assert_eq!(table.len(), want);
-
-        let limit = segment_limit(max_segment);
-        let (mut total, mut n) = (0, 0);
-        let mut expected = KVec::new();
-        for b in pages.blocks() {
-            let mut off = 0;
-            while off < b.len() {
-                let len = core::cmp::min(limit, b.len() - off);
-                expected.push(((b.pfn() * PAGE_SIZE + off) as u64, len), GFP_KERNEL)?;
-                off += len;
-            }
-        }
-        table.for_each_segment(|seg| {
-            assert_eq!(seg.addr % PAGE_SIZE as u64, 0);
-            assert_eq!(seg.len % PAGE_SIZE, 0);
-            assert!(seg.len <= limit);
-            assert_eq!(Some(&(seg.addr, seg.len)), expected.get(n));
-            total += seg.len;
-            n += 1;
-        });
-        assert_eq!(n, want);
-        assert_eq!(total, size);
-        Ok(())
-    }
-
-    #[test]
-    fn tables_cover_the_buffer_in_order() -> Result {
-        let sizes = [1, 2, 3, 17, 256, 257, 1024 + 5, 16 * 1024];
-        for pages in sizes {
-            for (max_order, max_segment) in
-                [(0, 1 << 16), (4, 1 << 16), (8, 1 << 20), (10, usize::MAX)]
-            {
-                check_table(pages * PAGE_SIZE, max_order, max_segment)?;
-            }
-        }
-        Ok(())
     }
 }

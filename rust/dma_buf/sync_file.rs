@@ -10,7 +10,6 @@ use crate::dma_buf::{
 };
 use core::ptr::NonNull;
 use kernel::{
-    error::from_err_ptr,
     fs::File,
     prelude::*,
     sync::aref::ARef, //
@@ -24,13 +23,4 @@ pub(crate) fn export(fence: &Fence) -> Result<ARef<File>> {
         .ok_or(ENOMEM)?;
     // SAFETY: The new sync_file's file comes with one reference, which we now own.
     Ok(unsafe { ARef::from_raw(file.cast()) })
-}
-
-/// Returns the fence behind sync_file descriptor `fd`; `EINVAL` if `fd` is not a sync_file.
-pub(crate) fn fence(fd: i32) -> Result<ARef<Fence>> {
-    // SAFETY: `sync_file_get_fence` accepts any number and returns a referenced fence or NULL.
-    let ptr = unsafe { helpers::vdmabuf_rs_sync_file_get_fence(fd) };
-    let ptr = NonNull::new(from_err_ptr(ptr)?).ok_or(EINVAL)?;
-    // SAFETY: `sync_file_get_fence` returned a fence with a reference we now own.
-    Ok(unsafe { Fence::from_owned(ptr) })
 }

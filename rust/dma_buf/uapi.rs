@@ -88,6 +88,7 @@ impl<T> Handles<T> {
     }
 
     /// Returns the object of `handle`.
+    #[cfg(dma_buf_importer)]
     pub(crate) fn get(&self, handle: u32) -> Option<&T> {
         self.map.get(&handle)
     }
@@ -98,6 +99,7 @@ impl<T> Handles<T> {
     }
 
     /// Removes every object, for the owner's teardown.
+    #[cfg(dma_buf_exporter)]
     pub(crate) fn take_all(&mut self) -> kernel::rbtree::RBTree<u32, T> {
         core::mem::take(&mut self.map)
     }

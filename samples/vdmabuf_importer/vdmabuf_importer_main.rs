@@ -8,7 +8,6 @@ use kernel::{
 };
 
 // The dma-buf layer is shared source: each module compiles the parts it uses.
-#[allow(dead_code)]
 #[path = "../../rust/dma_buf/dma_buf.rs"]
 mod dma_buf;
 mod engine;

@@ -58,6 +58,7 @@ impl ImportVmap {
 
     /// Copies `len` bytes at `from` in `src` to `to` in this buffer (the same buffer too: the
     /// ranges may overlap).
+    #[cfg(dma_buf_importer)]
     pub(crate) fn copy_from(&self, to: usize, src: &ImportVmap, from: usize, len: usize) -> Result {
         self.check(to, len)?;
         src.check(from, len)?;
@@ -75,6 +76,7 @@ impl ImportVmap {
 
     /// Calls `f` with consecutive chunks of `[offset, offset + len)` copied out of the buffer
     /// into `buf`, each at most `buf.len()` bytes. Fails with `EINVAL` if `buf` is empty.
+    #[cfg(dma_buf_importer)]
     pub(crate) fn read_chunks(
         &self,
         offset: usize,

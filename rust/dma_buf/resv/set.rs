@@ -150,6 +150,7 @@ impl<'a> ResvSet<'a> {
     }
 
     /// Returns how many times [`ResvSet::lock`] had to back off.
+    #[cfg(vdmabuf_layer_tests)]
     pub(crate) fn backoffs(&self) -> u32 {
         self.backoffs
     }
