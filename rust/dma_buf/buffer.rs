@@ -68,7 +68,7 @@ unsafe impl Sync for DmaBuf {}
 unsafe impl AlwaysRefCounted for DmaBuf {
     fn inc_ref(&self) {
         // SAFETY: By the type invariants `self` is a valid dma-buf.
-        unsafe { helpers::vdmabuf_rs_get_dma_buf(self.as_raw()) };
+        unsafe { helpers::get_dma_buf(self.as_raw()) };
     }
 
     unsafe fn dec_ref(obj: NonNull<Self>) {

@@ -42,10 +42,10 @@ impl DmaDevice {
         let faux = faux::Registration::new(name, None)?;
         let dev = device_ptr(faux.as_ref());
         // SAFETY: The device is registered and ours; nothing maps for it yet.
-        to_result(unsafe { helpers::vdmabuf_rs_dma_coerce_mask_64(dev) })?;
+        to_result(unsafe { helpers::dma_coerce_mask_64(dev) })?;
         // SAFETY: As above; `parms` outlives its use by the device, see `drop`.
         // INVARIANT: The device's `dma_parms` now points to `parms`.
-        unsafe { helpers::vdmabuf_rs_dma_set_parms(dev, parms.get()) };
+        unsafe { helpers::dma_set_parms(dev, parms.get()) };
         Ok(Self { faux, parms })
     }
 
@@ -59,9 +59,7 @@ impl Drop for DmaDevice {
     fn drop(&mut self) {
         // SAFETY: No mapping for the device is left (see the type's documentation), so nothing
         // reads `dma_parms` any more; the faux device is removed after this, `parms` freed last.
-        unsafe {
-            helpers::vdmabuf_rs_dma_set_parms(device_ptr(self.faux.as_ref()), core::ptr::null_mut())
-        };
+        unsafe { helpers::dma_set_parms(device_ptr(self.faux.as_ref()), core::ptr::null_mut()) };
         let _ = &self.parms;
     }
 }

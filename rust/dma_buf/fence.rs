@@ -71,12 +71,12 @@ unsafe impl Sync for Fence {}
 unsafe impl AlwaysRefCounted for Fence {
     fn inc_ref(&self) {
         // SAFETY: By the type invariants the fence is valid.
-        unsafe { helpers::vdmabuf_rs_dma_fence_get(self.as_raw()) };
+        unsafe { helpers::dma_fence_get(self.as_raw()) };
     }
 
     unsafe fn dec_ref(obj: NonNull<Self>) {
         // SAFETY: The caller owns a reference, which this gives back.
-        unsafe { helpers::vdmabuf_rs_dma_fence_put(obj.as_ptr().cast()) };
+        unsafe { helpers::dma_fence_put(obj.as_ptr().cast()) };
     }
 }
 
@@ -111,7 +111,7 @@ impl Fence {
     /// Returns whether the fence has signalled.
     pub(crate) fn is_signaled(&self) -> bool {
         // SAFETY: By the type invariants the fence is valid.
-        unsafe { helpers::vdmabuf_rs_dma_fence_is_signaled(self.as_raw()) }
+        unsafe { helpers::dma_fence_is_signaled(self.as_raw()) }
     }
 
     /// Returns `Ok(false)` while pending, `Ok(true)` once signalled without error, and the error
@@ -265,7 +265,7 @@ impl DriverFence {
         }
         if let Err(e) = result {
             // SAFETY: The fence is valid and not yet signalled: `done` was 0.
-            unsafe { helpers::vdmabuf_rs_dma_fence_set_error(self.fence.as_raw(), e.to_errno()) };
+            unsafe { helpers::dma_fence_set_error(self.fence.as_raw(), e.to_errno()) };
         }
         // SAFETY: The fence is valid.
         unsafe { bindings::dma_fence_signal(self.fence.as_raw()) };
@@ -306,7 +306,7 @@ impl SignallingSection {
     pub(crate) fn begin() -> Self {
         Self {
             // SAFETY: Beginning a section has no preconditions.
-            cookie: unsafe { helpers::vdmabuf_rs_dma_fence_begin_signalling() },
+            cookie: unsafe { helpers::dma_fence_begin_signalling() },
             _not_send: kernel::types::NotThreadSafe,
         }
     }
@@ -316,7 +316,7 @@ impl SignallingSection {
 impl Drop for SignallingSection {
     fn drop(&mut self) {
         // SAFETY: `cookie` came from the matching `begin` on this thread.
-        unsafe { helpers::vdmabuf_rs_dma_fence_end_signalling(self.cookie) };
+        unsafe { helpers::dma_fence_end_signalling(self.cookie) };
     }
 }
 

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * C helpers of the Rust dma-buf layer. Each module that uses the layer compiles this file once,
- * through a one-line wrapper, so no object is linked into two modules. Every function is a plain
+ * through a wrapper that sets its symbol prefix (see helpers.h), so no object is linked into two
+ * modules and two modules built into one kernel define no symbol twice. Every function is a plain
  * wrapper of a static inline function or macro; no logic lives here.
  */
 #include <linux/highmem.h>
@@ -13,93 +14,93 @@
 
 #include "helpers.h"
 
-void vdmabuf_rs_get_dma_buf(struct dma_buf *dmabuf)
+void VDMABUF_RS(get_dma_buf)(struct dma_buf *dmabuf)
 {
 	get_dma_buf(dmabuf);
 }
 
-int vdmabuf_rs_dma_resv_lock_interruptible(struct dma_resv *obj, struct ww_acquire_ctx *ctx)
+int VDMABUF_RS(dma_resv_lock_interruptible)(struct dma_resv *obj, struct ww_acquire_ctx *ctx)
 {
 	return dma_resv_lock_interruptible(obj, ctx);
 }
 
-void vdmabuf_rs_dma_resv_lock_slow(struct dma_resv *obj, struct ww_acquire_ctx *ctx)
+void VDMABUF_RS(dma_resv_lock_slow)(struct dma_resv *obj, struct ww_acquire_ctx *ctx)
 {
 	dma_resv_lock_slow(obj, ctx);
 }
 
-int vdmabuf_rs_dma_resv_lock_slow_interruptible(struct dma_resv *obj, struct ww_acquire_ctx *ctx)
+int VDMABUF_RS(dma_resv_lock_slow_interruptible)(struct dma_resv *obj, struct ww_acquire_ctx *ctx)
 {
 	return dma_resv_lock_slow_interruptible(obj, ctx);
 }
 
 /* An acquire context of the reservation objects' ww class. */
-void vdmabuf_rs_resv_acquire_init(struct ww_acquire_ctx *ctx)
+void VDMABUF_RS(resv_acquire_init)(struct ww_acquire_ctx *ctx)
 {
 	ww_acquire_init(ctx, &reservation_ww_class);
 }
 
-void vdmabuf_rs_ww_acquire_done(struct ww_acquire_ctx *ctx)
+void VDMABUF_RS(ww_acquire_done)(struct ww_acquire_ctx *ctx)
 {
 	ww_acquire_done(ctx);
 }
 
-void vdmabuf_rs_ww_acquire_fini(struct ww_acquire_ctx *ctx)
+void VDMABUF_RS(ww_acquire_fini)(struct ww_acquire_ctx *ctx)
 {
 	ww_acquire_fini(ctx);
 }
 
-void vdmabuf_rs_dma_resv_assert_held(struct dma_resv *obj)
+void VDMABUF_RS(dma_resv_assert_held)(struct dma_resv *obj)
 {
 	dma_resv_assert_held(obj);
 }
 
-unsigned int vdmabuf_rs_dma_get_max_seg_size(struct device *dev)
+unsigned int VDMABUF_RS(dma_get_max_seg_size)(struct device *dev)
 {
 	return dma_get_max_seg_size(dev);
 }
 
-int vdmabuf_rs_dma_coerce_mask_64(struct device *dev)
+int VDMABUF_RS(dma_coerce_mask_64)(struct device *dev)
 {
 	return dma_coerce_mask_and_coherent(dev, DMA_BIT_MASK(64));
 }
 
 /* Gives @dev DMA parameters (NULL to take them away) with no segment size limit. */
-void vdmabuf_rs_dma_set_parms(struct device *dev, struct device_dma_parameters *parms)
+void VDMABUF_RS(dma_set_parms)(struct device *dev, struct device_dma_parameters *parms)
 {
 	dev->dma_parms = parms;
 	if (parms)
 		dma_set_max_seg_size(dev, UINT_MAX);
 }
 
-void vdmabuf_rs_dma_sync_sgtable_for_cpu(struct device *dev, struct sg_table *sgt,
+void VDMABUF_RS(dma_sync_sgtable_for_cpu)(struct device *dev, struct sg_table *sgt,
 					 enum dma_data_direction dir)
 {
 	dma_sync_sgtable_for_cpu(dev, sgt, dir);
 }
 
-void vdmabuf_rs_dma_sync_sgtable_for_device(struct device *dev, struct sg_table *sgt,
+void VDMABUF_RS(dma_sync_sgtable_for_device)(struct device *dev, struct sg_table *sgt,
 					    enum dma_data_direction dir)
 {
 	dma_sync_sgtable_for_device(dev, sgt, dir);
 }
 
-void vdmabuf_rs_sg_set_page(struct scatterlist *sg, struct page *page, unsigned int len)
+void VDMABUF_RS(sg_set_page)(struct scatterlist *sg, struct page *page, unsigned int len)
 {
 	sg_set_page(sg, page, len, 0);
 }
 
-struct scatterlist *vdmabuf_rs_sg_next(struct scatterlist *sg)
+struct scatterlist *VDMABUF_RS(sg_next)(struct scatterlist *sg)
 {
 	return sg_next(sg);
 }
 
-struct page *vdmabuf_rs_sg_page(struct scatterlist *sg)
+struct page *VDMABUF_RS(sg_page)(struct scatterlist *sg)
 {
 	return sg_page(sg);
 }
 
-unsigned long vdmabuf_rs_page_to_pfn(struct page *page)
+unsigned long VDMABUF_RS(page_to_pfn)(struct page *page)
 {
 	return page_to_pfn(page);
 }
@@ -109,7 +110,7 @@ unsigned long vdmabuf_rs_page_to_pfn(struct page *page)
  * heap: no reclaim, no retry, no warning, so a fragmented system falls back to smaller orders
  * quickly instead of stalling.
  */
-struct page *vdmabuf_rs_alloc_user_pages(unsigned int order)
+struct page *VDMABUF_RS(alloc_user_pages)(unsigned int order)
 {
 	if (!order)
 		return alloc_pages(GFP_HIGHUSER | __GFP_ZERO, 0);
@@ -117,27 +118,27 @@ struct page *vdmabuf_rs_alloc_user_pages(unsigned int order)
 			   ~__GFP_RECLAIM, order);
 }
 
-void *vdmabuf_rs_vmap(struct page **pages, unsigned int count)
+void *VDMABUF_RS(vmap)(struct page **pages, unsigned int count)
 {
 	return vmap(pages, count, VM_MAP, PAGE_KERNEL);
 }
 
-void vdmabuf_rs_vunmap(void *addr)
+void VDMABUF_RS(vunmap)(void *addr)
 {
 	vunmap(addr);
 }
 
-void vdmabuf_rs_flush_kernel_vmap_range(void *addr, int size)
+void VDMABUF_RS(flush_kernel_vmap_range)(void *addr, int size)
 {
 	flush_kernel_vmap_range(addr, size);
 }
 
-void vdmabuf_rs_invalidate_kernel_vmap_range(void *addr, int size)
+void VDMABUF_RS(invalidate_kernel_vmap_range)(void *addr, int size)
 {
 	invalidate_kernel_vmap_range(addr, size);
 }
 
-bool vdmabuf_rs_fatal_signal_pending(void)
+bool VDMABUF_RS(fatal_signal_pending)(void)
 {
 	return fatal_signal_pending(current);
 }
@@ -146,7 +147,7 @@ bool vdmabuf_rs_fatal_signal_pending(void)
  * Linux 7.2's rust/bindings/bindings_helper.h defines the Rust constant VM_MAYSHARE as
  * VM_MAYEXEC, so the flag is tested here.
  */
-bool vdmabuf_rs_vma_is_shared(struct vm_area_struct *vma)
+bool VDMABUF_RS(vma_is_shared)(struct vm_area_struct *vma)
 {
 	return vma->vm_flags & VM_MAYSHARE;
 }
@@ -155,7 +156,7 @@ bool vdmabuf_rs_vma_is_shared(struct vm_area_struct *vma)
  * Makes a VMA being set up in ->mmap a page-frame mapping whose PTEs only a fault handler
  * installs with vmf_insert_pfn(), which BUG()s without VM_PFNMAP.
  */
-void vdmabuf_rs_vma_set_pfnmap(struct vm_area_struct *vma)
+void VDMABUF_RS(vma_set_pfnmap)(struct vm_area_struct *vma)
 {
 	vm_flags_set(vma, VM_PFNMAP | VM_IO | VM_DONTEXPAND | VM_DONTDUMP);
 }
@@ -186,7 +187,7 @@ static int vdmabuf_rs_set_pfn(pte_t *pte, unsigned long addr, void *data)
  * BUG()s on: @vma is VM_PFNMAP and not copy-on-write, the range is inside it, and the frames are
  * ordinary write-back RAM, so vm_page_prot needs no cache-mode adjustment. Returns 0 or -ENOMEM.
  */
-int vdmabuf_rs_vma_insert_pfn_run(struct vm_area_struct *vma, unsigned long addr,
+int VDMABUF_RS(vma_insert_pfn_run)(struct vm_area_struct *vma, unsigned long addr,
 				  unsigned long pfn, unsigned long len)
 {
 	struct vdmabuf_rs_pfn_run run = {
@@ -203,66 +204,66 @@ int vdmabuf_rs_vma_insert_pfn_run(struct vm_area_struct *vma, unsigned long addr
  * buffer, a DMA engine). The bytes may be torn; C's memcpy makes no promise either way, but unlike
  * a Rust copy it is not undefined behaviour under Rust's memory model.
  */
-void vdmabuf_rs_memcpy_shared(void *dst, const void *src, size_t len)
+void VDMABUF_RS(memcpy_shared)(void *dst, const void *src, size_t len)
 {
 	memcpy(dst, src, len);
 }
 
-void vdmabuf_rs_memmove_shared(void *dst, const void *src, size_t len)
+void VDMABUF_RS(memmove_shared)(void *dst, const void *src, size_t len)
 {
 	memmove(dst, src, len);
 }
 
-void vdmabuf_rs_iosys_map_set_vaddr(struct iosys_map *map, void *vaddr)
+void VDMABUF_RS(iosys_map_set_vaddr)(struct iosys_map *map, void *vaddr)
 {
 	iosys_map_set_vaddr(map, vaddr);
 }
 
-void *vdmabuf_rs_iosys_map_vaddr(const struct iosys_map *map)
+void *VDMABUF_RS(iosys_map_vaddr)(const struct iosys_map *map)
 {
 	return map->is_iomem ? NULL : map->vaddr;
 }
 
-struct dma_fence *vdmabuf_rs_dma_fence_get(struct dma_fence *fence)
+struct dma_fence *VDMABUF_RS(dma_fence_get)(struct dma_fence *fence)
 {
 	return dma_fence_get(fence);
 }
 
-void vdmabuf_rs_dma_fence_put(struct dma_fence *fence)
+void VDMABUF_RS(dma_fence_put)(struct dma_fence *fence)
 {
 	dma_fence_put(fence);
 }
 
-bool vdmabuf_rs_dma_fence_is_signaled(struct dma_fence *fence)
+bool VDMABUF_RS(dma_fence_is_signaled)(struct dma_fence *fence)
 {
 	return dma_fence_is_signaled(fence);
 }
 
-void vdmabuf_rs_dma_fence_set_error(struct dma_fence *fence, int error)
+void VDMABUF_RS(dma_fence_set_error)(struct dma_fence *fence, int error)
 {
 	dma_fence_set_error(fence, error);
 }
 
 /* Real functions only with CONFIG_LOCKDEP; the wrappers work either way. */
-bool vdmabuf_rs_dma_fence_begin_signalling(void)
+bool VDMABUF_RS(dma_fence_begin_signalling)(void)
 {
 	return dma_fence_begin_signalling();
 }
 
-void vdmabuf_rs_dma_fence_end_signalling(bool cookie)
+void VDMABUF_RS(dma_fence_end_signalling)(bool cookie)
 {
 	dma_fence_end_signalling(cookie);
 }
 
 /* Returns the new sync_file's file, holding the only reference, or NULL. */
-struct file *vdmabuf_rs_sync_file_create(struct dma_fence *fence)
+struct file *VDMABUF_RS(sync_file_create)(struct dma_fence *fence)
 {
 	struct sync_file *sync_file = sync_file_create(fence);
 
 	return sync_file ? sync_file->file : NULL;
 }
 
-struct workqueue_struct *vdmabuf_rs_alloc_ordered_workqueue(const char *name)
+struct workqueue_struct *VDMABUF_RS(alloc_ordered_workqueue)(const char *name)
 {
 	return alloc_ordered_workqueue("%s", WQ_MEM_RECLAIM, name);
 }

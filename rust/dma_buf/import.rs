@@ -234,7 +234,7 @@ impl Import {
         // SAFETY: The buffer is valid; the unlocked variant takes the lock itself.
         to_result(unsafe { bindings::dma_buf_vmap_unlocked(this.buf.as_raw(), &mut map) })?;
         // SAFETY: `map` was just set by a successful `dma_buf_vmap_unlocked`.
-        match NonNull::new(unsafe { helpers::vdmabuf_rs_iosys_map_vaddr(&map) }.cast::<u8>()) {
+        match NonNull::new(unsafe { helpers::iosys_map_vaddr(&map) }.cast::<u8>()) {
             // INVARIANT: The mapping covers the buffer until `vunmap` in `Drop`.
             Some(addr) => Ok(ImportVmap {
                 import: this.clone(),

@@ -46,7 +46,7 @@ impl PageBlock {
             return None;
         }
         // SAFETY: Allocating pages has no preconditions; `order` is within the allocator's range.
-        let page = NonNull::new(unsafe { helpers::vdmabuf_rs_alloc_user_pages(order) })?;
+        let page = NonNull::new(unsafe { helpers::alloc_user_pages(order) })?;
         // INVARIANT: `page` heads a freshly allocated block of order `order`.
         Some(Self { page, order })
     }
@@ -69,7 +69,7 @@ impl PageBlock {
     /// Returns the page frame number of the block's first page.
     pub(crate) fn pfn(&self) -> usize {
         // SAFETY: By the type invariants `page` is a valid page.
-        unsafe { helpers::vdmabuf_rs_page_to_pfn(self.page.as_ptr()) as usize }
+        unsafe { helpers::page_to_pfn(self.page.as_ptr()) as usize }
     }
 
     /// Returns the `i`-th page of the block, for the layer's sg-table and vmap builders.
@@ -93,9 +93,7 @@ impl PageBlock {
             // SAFETY: `vaddr` is a mapping of at least `len` bytes of an owned page, and `data`
             // has `len` bytes at `pos`; the two do not overlap. The copy is C's `memcpy`, so a
             // concurrent writer of the page tears bytes rather than racing a Rust access.
-            unsafe {
-                helpers::vdmabuf_rs_memcpy_shared(vaddr.cast(), data.as_ptr().add(pos).cast(), len)
-            };
+            unsafe { helpers::memcpy_shared(vaddr.cast(), data.as_ptr().add(pos).cast(), len) };
         })
     }
 
@@ -108,7 +106,7 @@ impl PageBlock {
         self.with_pages(offset, out.len(), |vaddr, pos, len| {
             // SAFETY: `vaddr` is a mapping of at least `len` bytes of an owned page, and `out`
             // has room for `len` bytes at `pos`; the two do not overlap. C `memcpy`, as above.
-            unsafe { helpers::vdmabuf_rs_memcpy_shared(dst.add(pos).cast(), vaddr.cast(), len) };
+            unsafe { helpers::memcpy_shared(dst.add(pos).cast(), vaddr.cast(), len) };
         })
     }
 
@@ -190,7 +188,7 @@ impl Pages {
         let mut remaining = size / PAGE_SIZE;
         while remaining > 0 {
             // SAFETY: Checking the current task for signals has no preconditions.
-            if unsafe { helpers::vdmabuf_rs_fatal_signal_pending() } {
+            if unsafe { helpers::fatal_signal_pending() } {
                 return Err(EINTR);
             }
             let order = next_order(remaining, max_order);
@@ -290,7 +288,7 @@ impl Pages {
             let to = unsafe { bindings::kmap_local_page(dst) };
             // SAFETY: Both map a whole page; they are different pages. C `memcpy`, so concurrent
             // writers of `src` tear bytes rather than race a Rust access.
-            unsafe { helpers::vdmabuf_rs_memcpy_shared(to, from, PAGE_SIZE) };
+            unsafe { helpers::memcpy_shared(to, from, PAGE_SIZE) };
             // SAFETY: `to` is the most recent `kmap_local_page` mapping.
             unsafe { bindings::kunmap_local(to) };
             // SAFETY: `from` is now the most recent one.

@@ -35,7 +35,7 @@ impl OrderedQueue {
     /// Allocates an ordered workqueue called `name`.
     pub(crate) fn new(name: &'static CStr) -> Result<Self> {
         // SAFETY: `name` is a valid string that outlives the queue.
-        let wq = unsafe { helpers::vdmabuf_rs_alloc_ordered_workqueue(name.as_char_ptr()) };
+        let wq = unsafe { helpers::alloc_ordered_workqueue(name.as_char_ptr()) };
         // INVARIANT: A non-NULL result is a new ordered workqueue.
         Ok(Self {
             wq: NonNull::new(wq).ok_or(ENOMEM)?,

@@ -106,7 +106,7 @@ impl Resv {
     pub(crate) fn lock(&self) -> Result<ResvGuard<'_>> {
         // SAFETY: By the type invariants the object is valid.
         to_result(unsafe {
-            helpers::vdmabuf_rs_dma_resv_lock_interruptible(self.as_raw(), core::ptr::null_mut())
+            helpers::dma_resv_lock_interruptible(self.as_raw(), core::ptr::null_mut())
         })?;
         // INVARIANT: The lock was taken above, on this thread.
         Ok(ResvGuard {

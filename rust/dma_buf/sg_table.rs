@@ -63,6 +63,6 @@ pub(crate) unsafe fn for_each_dma_segment(
         };
         f(seg);
         // SAFETY: `sg` is a valid entry.
-        sg = unsafe { helpers::vdmabuf_rs_sg_next(sg) };
+        sg = unsafe { helpers::sg_next(sg) };
     }
 }

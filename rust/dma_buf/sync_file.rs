@@ -19,8 +19,7 @@ use kernel::{
 /// (see [`kernel::fs::file::FileDescriptorReservation`]).
 pub(crate) fn export(fence: &Fence) -> Result<ARef<File>> {
     // SAFETY: The fence is valid; `sync_file_create` takes its own reference.
-    let file = NonNull::new(unsafe { helpers::vdmabuf_rs_sync_file_create(fence.as_raw()) })
-        .ok_or(ENOMEM)?;
+    let file = NonNull::new(unsafe { helpers::sync_file_create(fence.as_raw()) }).ok_or(ENOMEM)?;
     // SAFETY: The new sync_file's file comes with one reference, which we now own.
     Ok(unsafe { ARef::from_raw(file.cast()) })
 }

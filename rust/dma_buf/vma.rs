@@ -59,7 +59,7 @@ impl Vma {
     /// bindings define `VM_MAYSHARE` wrongly).
     pub(crate) fn is_shared(&self) -> bool {
         // SAFETY: By the type invariants the VMA is valid.
-        unsafe { helpers::vdmabuf_rs_vma_is_shared(self.raw()) }
+        unsafe { helpers::vma_is_shared(self.raw()) }
     }
 }
 
@@ -115,7 +115,7 @@ impl FaultVma {
             // the VMA (`for_each_run` clips to it) and its frames belong to `pages`, memory of
             // the page allocator that nothing maps with another cache mode, as the helper
             // requires.
-            to_result(unsafe { helpers::vdmabuf_rs_vma_insert_pfn_run(self.raw(), addr, pfn, len) })
+            to_result(unsafe { helpers::vma_insert_pfn_run(self.raw(), addr, pfn, len) })
         });
         match res {
             Ok(()) => VmFault::NOPAGE,

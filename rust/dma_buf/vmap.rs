@@ -46,7 +46,7 @@ impl Vmap {
         }
         let n = u32::try_from(count).map_err(|_| E2BIG)?;
         // SAFETY: `array` holds `n` valid pages of `pages`, which the mapping keeps alive.
-        let addr = unsafe { helpers::vdmabuf_rs_vmap(array.as_mut_ptr(), n) };
+        let addr = unsafe { helpers::vmap(array.as_mut_ptr(), n) };
         let addr = NonNull::new(addr.cast::<u8>()).ok_or(ENOMEM)?;
         // INVARIANT: `addr` maps all of `pages`.
         Ok(Self { addr, pages })
@@ -67,7 +67,7 @@ impl Vmap {
         self.for_each_chunk(|addr, len| {
             // SAFETY: By the type invariants `addr` maps `len()` bytes; `for_each_chunk` stays
             // inside them.
-            unsafe { helpers::vdmabuf_rs_invalidate_kernel_vmap_range(addr, len) }
+            unsafe { helpers::invalidate_kernel_vmap_range(addr, len) }
         });
     }
 
@@ -76,7 +76,7 @@ impl Vmap {
         self.for_each_chunk(|addr, len| {
             // SAFETY: By the type invariants `addr` maps `len()` bytes; `for_each_chunk` stays
             // inside them.
-            unsafe { helpers::vdmabuf_rs_flush_kernel_vmap_range(addr, len) }
+            unsafe { helpers::flush_kernel_vmap_range(addr, len) }
         });
     }
 
@@ -99,6 +99,6 @@ impl Vmap {
 impl Drop for Vmap {
     fn drop(&mut self) {
         // SAFETY: By the type invariants `addr` is a live `vmap` mapping.
-        unsafe { helpers::vdmabuf_rs_vunmap(self.addr.as_ptr().cast()) };
+        unsafe { helpers::vunmap(self.addr.as_ptr().cast()) };
     }
 }

@@ -28,7 +28,7 @@ make_fails_with() {
 
 echo "@@vm begin tap:host"
 echo "TAP version 13"
-echo "1..8"
+echo "1..9"
 
 warnings=$(grep -E '(^|: )warning(\[|:)' "$top/build/build.log")
 if [ -z "$warnings" ]; then ok "build has no compiler or clippy warnings"; else not_ok "build has no compiler or clippy warnings" "$warnings"; fi
@@ -46,6 +46,15 @@ if (cd "$top" && "$ksrc/scripts/kernel-doc" -none -Wall include/uapi/linux/*.h) 
 	ok "uAPI headers have complete kernel-doc"
 else
 	not_ok "uAPI headers have complete kernel-doc" "$(head -20 "$tmp/kdoc")"
+fi
+
+# Built into one kernel (both =y), the two modules' copies of the layer's C helpers must not define
+# a symbol twice: link them together as vmlinux would.
+if ld.lld -r "$top/drivers/vdmabuf/vdmabuf_helpers.o" \
+	"$top/samples/vdmabuf_importer/vdmabuf_importer_helpers.o" -o "$tmp/helpers.o" >"$tmp/ld" 2>&1; then
+	ok "both modules' C helpers link into one kernel"
+else
+	not_ok "both modules' C helpers link into one kernel" "$(head -5 "$tmp/ld")"
 fi
 
 expect "kdir-check accepts the test kernel" sh "$top/scripts/kdir-check.sh" "$kdir"

@@ -56,7 +56,7 @@ impl<T: Exporter> ExporterVTable<T> {
         // SAFETY: The attachment is valid, so its `dmabuf` is.
         let dmabuf = unsafe { (*attach).dmabuf };
         // SAFETY: Asserting is always safe; with lockdep on it checks what the caller promises.
-        unsafe { helpers::vdmabuf_rs_dma_resv_assert_held((*dmabuf).resv) };
+        unsafe { helpers::dma_resv_assert_held((*dmabuf).resv) };
         // SAFETY: The buffer was exported by `T` and is alive while attached.
         let buf = unsafe { Exported::from_raw(dmabuf) };
         Locked { buf }
@@ -286,7 +286,7 @@ impl<T: Exporter> ExporterVTable<T> {
         // SAFETY: The VMA is being set up with the mmap lock held for writing, so its flags are
         // ours to set.
         // INVARIANT: From here the VMA is what `FaultVma` requires, once the core links it.
-        unsafe { helpers::vdmabuf_rs_vma_set_pfnmap(vma) };
+        unsafe { helpers::vma_set_pfnmap(vma) };
         // SAFETY: As above; the ops table is a constant promoted to a static.
         unsafe { (*vma).vm_ops = &Self::VM_OPS };
         0
@@ -317,15 +317,13 @@ impl<T: Exporter> ExporterVTable<T> {
     ) -> c_int {
         // SAFETY: Asserting is always safe; the core calls `vmap` and `vunmap` with the lock
         // held (7.2: `dma_buf_vmap`, `dma_buf_vunmap`), which lockdep checks here when enabled.
-        unsafe { helpers::vdmabuf_rs_dma_resv_assert_held((*dmabuf).resv) };
+        unsafe { helpers::dma_resv_assert_held((*dmabuf).resv) };
         // SAFETY: The core passes a live buffer of ours.
         let buf = unsafe { Exported::<T>::from_raw(dmabuf) };
         match T::vmap(&Locked { buf }) {
             Ok(addr) => {
                 // SAFETY: `map` is the core's `iosys_map` for the result.
-                unsafe {
-                    helpers::vdmabuf_rs_iosys_map_set_vaddr(map, addr.as_ptr().cast::<c_void>())
-                };
+                unsafe { helpers::iosys_map_set_vaddr(map, addr.as_ptr().cast::<c_void>()) };
                 0
             }
             Err(e) => e.to_errno(),
@@ -342,11 +340,11 @@ impl<T: Exporter> ExporterVTable<T> {
     ) {
         // SAFETY: Asserting is always safe; the core calls `vmap` and `vunmap` with the lock
         // held (7.2: `dma_buf_vmap`, `dma_buf_vunmap`), which lockdep checks here when enabled.
-        unsafe { helpers::vdmabuf_rs_dma_resv_assert_held((*dmabuf).resv) };
+        unsafe { helpers::dma_resv_assert_held((*dmabuf).resv) };
         // SAFETY: The core passes a live buffer of ours.
         let buf = unsafe { Exported::<T>::from_raw(dmabuf) };
         // SAFETY: `map` is the mapping `vmap` set.
-        if let Some(addr) = NonNull::new(unsafe { helpers::vdmabuf_rs_iosys_map_vaddr(map) }) {
+        if let Some(addr) = NonNull::new(unsafe { helpers::iosys_map_vaddr(map) }) {
             T::vunmap(&Locked { buf }, addr.cast());
         }
     }

@@ -47,7 +47,7 @@ impl ImportVmap {
         // SAFETY: By the type invariants `addr` maps the whole buffer; the range was checked and
         // `out` is ours. C `memcpy`: concurrent writers of the buffer tear bytes, no more.
         unsafe {
-            helpers::vdmabuf_rs_memcpy_shared(
+            helpers::memcpy_shared(
                 out.as_mut_ptr().cast(),
                 self.addr.as_ptr().add(offset).cast(),
                 out.len(),
@@ -65,7 +65,7 @@ impl ImportVmap {
         // SAFETY: Both mappings cover their buffers; the ranges were checked. `memmove` allows
         // overlap, and being C's, concurrent writers tear bytes rather than race a Rust access.
         unsafe {
-            helpers::vdmabuf_rs_memmove_shared(
+            helpers::memmove_shared(
                 self.addr.as_ptr().add(to).cast(),
                 src.addr.as_ptr().add(from).cast(),
                 len,
@@ -104,7 +104,7 @@ impl ImportVmap {
         // SAFETY: By the type invariants `addr` maps the whole buffer; the range was checked.
         // C `memcpy`, as in `read`.
         unsafe {
-            helpers::vdmabuf_rs_memcpy_shared(
+            helpers::memcpy_shared(
                 self.addr.as_ptr().add(offset).cast(),
                 data.as_ptr().cast(),
                 data.len(),

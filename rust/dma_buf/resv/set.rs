@@ -62,7 +62,7 @@ impl<'a> ResvSet<'a> {
             Opaque::ffi_init(|ctx| {
                 // SAFETY: `ctx` is memory for an acquire context, which stays pinned until
                 // `ww_acquire_fini` in `drop` (or below on failure).
-                unsafe { helpers::vdmabuf_rs_resv_acquire_init(ctx) }
+                unsafe { helpers::resv_acquire_init(ctx) }
             }),
             GFP_KERNEL,
         )?;
@@ -70,7 +70,7 @@ impl<'a> ResvSet<'a> {
             Ok(held) => held,
             Err(e) => {
                 // SAFETY: Initialised above; nothing is locked with it.
-                unsafe { helpers::vdmabuf_rs_ww_acquire_fini(ctx.get()) };
+                unsafe { helpers::ww_acquire_fini(ctx.get()) };
                 return Err(e.into());
             }
         };
@@ -84,7 +84,7 @@ impl<'a> ResvSet<'a> {
         set.acquire(resvs, interruptible)?;
         // SAFETY: The context is initialised and every lock of the set is held.
         // INVARIANT: The acquire phase is over.
-        unsafe { helpers::vdmabuf_rs_ww_acquire_done(set.ctx.get()) };
+        unsafe { helpers::ww_acquire_done(set.ctx.get()) };
         Ok(set)
     }
 
@@ -98,11 +98,11 @@ impl<'a> ResvSet<'a> {
                     // SAFETY: The object is valid and this context holds no lock after the
                     // back-off, as `dma_resv_lock_slow` requires.
                     to_result(unsafe {
-                        helpers::vdmabuf_rs_dma_resv_lock_slow_interruptible(resv.as_raw(), ctx)
+                        helpers::dma_resv_lock_slow_interruptible(resv.as_raw(), ctx)
                     })?;
                 } else {
                     // SAFETY: As above.
-                    unsafe { helpers::vdmabuf_rs_dma_resv_lock_slow(resv.as_raw(), ctx) };
+                    unsafe { helpers::dma_resv_lock_slow(resv.as_raw(), ctx) };
                 }
                 self.push(resv);
             }
@@ -112,7 +112,7 @@ impl<'a> ResvSet<'a> {
                 }
                 let ret = if interruptible {
                     // SAFETY: The object and the context are valid.
-                    unsafe { helpers::vdmabuf_rs_dma_resv_lock_interruptible(resv.as_raw(), ctx) }
+                    unsafe { helpers::dma_resv_lock_interruptible(resv.as_raw(), ctx) }
                 } else {
                     // SAFETY: The object and the context are valid.
                     unsafe { bindings::dma_resv_lock(resv.as_raw(), ctx) }
@@ -190,6 +190,6 @@ impl Drop for ResvSet<'_> {
         self.unlock_all();
         // SAFETY: By the type invariants the context is initialised, this task took it, and it
         // holds no lock any more.
-        unsafe { helpers::vdmabuf_rs_ww_acquire_fini(self.ctx.get()) };
+        unsafe { helpers::ww_acquire_fini(self.ctx.get()) };
     }
 }

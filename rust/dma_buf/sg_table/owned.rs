@@ -98,9 +98,9 @@ impl SgTable {
                 let len32 = u32::try_from(len).map_err(|_| EINVAL)?;
                 // SAFETY: `sg` is one of the `nents` entries: `entry_count` counted exactly one
                 // entry per piece. The page belongs to `pages`, which the table keeps alive.
-                unsafe { helpers::vdmabuf_rs_sg_set_page(sg, block.page(off / PAGE_SIZE), len32) };
+                unsafe { helpers::sg_set_page(sg, block.page(off / PAGE_SIZE), len32) };
                 // SAFETY: `sg` is a valid entry; the last `sg_next` returns NULL, never used.
-                sg = unsafe { helpers::vdmabuf_rs_sg_next(sg) };
+                sg = unsafe { helpers::sg_next(sg) };
                 off += len;
             }
         }
@@ -119,17 +119,17 @@ impl SgTable {
         let mut sg = unsafe { (*self.sgt.as_ptr()).sgl };
         for _ in 0..self.len() {
             // SAFETY: `sg` is a valid entry set by `new`.
-            let page = unsafe { helpers::vdmabuf_rs_sg_page(sg) };
+            let page = unsafe { helpers::sg_page(sg) };
             // SAFETY: `sg` is a valid entry set by `new`.
             let (offset, len) = unsafe { ((*sg).offset as usize, (*sg).length as usize) };
             // SAFETY: `page` is the page `new` set for this entry.
-            let pfn = unsafe { helpers::vdmabuf_rs_page_to_pfn(page) } as u64;
+            let pfn = unsafe { helpers::page_to_pfn(page) } as u64;
             f(Segment {
                 addr: (pfn << bindings::PAGE_SHIFT) + offset as u64,
                 len,
             });
             // SAFETY: `sg` is a valid entry of the table.
-            sg = unsafe { helpers::vdmabuf_rs_sg_next(sg) };
+            sg = unsafe { helpers::sg_next(sg) };
         }
     }
 
@@ -159,7 +159,7 @@ impl Drop for SgTable {
 /// Returns the largest DMA segment `dev` supports, in bytes.
 pub(crate) fn max_segment(dev: &Device) -> usize {
     // SAFETY: `dev` is a valid device.
-    unsafe { helpers::vdmabuf_rs_dma_get_max_seg_size(device_ptr(dev)) as usize }
+    unsafe { helpers::dma_get_max_seg_size(device_ptr(dev)) as usize }
 }
 
 /// An owned `struct sg_table`, DMA-mapped for one device.
@@ -183,11 +183,7 @@ impl MappedSgTable {
     pub(crate) fn sync_for_cpu(&self) {
         // SAFETY: By the type invariants the table is mapped for `dev` in `dir`.
         unsafe {
-            helpers::vdmabuf_rs_dma_sync_sgtable_for_cpu(
-                device_ptr(&self.dev),
-                self.as_raw(),
-                self.dir.into(),
-            )
+            helpers::dma_sync_sgtable_for_cpu(device_ptr(&self.dev), self.as_raw(), self.dir.into())
         };
     }
 
@@ -195,7 +191,7 @@ impl MappedSgTable {
     pub(crate) fn sync_for_device(&self) {
         // SAFETY: By the type invariants the table is mapped for `dev` in `dir`.
         unsafe {
-            helpers::vdmabuf_rs_dma_sync_sgtable_for_device(
+            helpers::dma_sync_sgtable_for_device(
                 device_ptr(&self.dev),
                 self.as_raw(),
                 self.dir.into(),
