@@ -90,11 +90,6 @@ void VDMABUF_RS(sg_set_page)(struct scatterlist *sg, struct page *page, unsigned
 	sg_set_page(sg, page, len, 0);
 }
 
-struct scatterlist *VDMABUF_RS(sg_next)(struct scatterlist *sg)
-{
-	return sg_next(sg);
-}
-
 struct page *VDMABUF_RS(sg_page)(struct scatterlist *sg)
 {
 	return sg_page(sg);

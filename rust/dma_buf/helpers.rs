@@ -91,7 +91,6 @@ c_helpers! {
         page: *mut bindings::page,
         len: c_uint,
     );
-    fn sg_next(sg: *mut bindings::scatterlist) -> *mut bindings::scatterlist;
     #[cfg(dma_buf_exporter)]
     fn sg_page(sg: *mut bindings::scatterlist) -> *mut bindings::page;
     #[cfg(dma_buf_exporter)]

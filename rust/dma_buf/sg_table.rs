@@ -21,10 +21,10 @@ pub(crate) use owned::{
     SgTable, //
 };
 
-use crate::dma_buf::helpers;
 use kernel::{
     bindings,
-    device::Device, //
+    device::Device,
+    scatterlist::SGTable, //
 };
 
 /// One entry of a table: a CPU-side segment (for exporters) or a DMA segment (for importers).
@@ -51,18 +51,13 @@ pub(crate) unsafe fn for_each_dma_segment(
     sgt: *mut bindings::sg_table,
     mut f: impl FnMut(Segment),
 ) {
-    // SAFETY: The table is valid and mapped; `nents` is the number of mapped entries.
-    let (mut sg, n) = unsafe { ((*sgt).sgl, (*sgt).nents) };
-    for _ in 0..n {
-        // SAFETY: `sg` is one of the `nents` mapped entries.
-        let seg = unsafe {
-            Segment {
-                addr: bindings::sg_dma_address(sg),
-                len: bindings::sg_dma_len(sg) as usize,
-            }
-        };
-        f(seg);
-        // SAFETY: `sg` is a valid entry.
-        sg = unsafe { helpers::sg_next(sg) };
+    // SAFETY: As the caller guarantees, the table is valid and unchanged for this call.
+    let table = unsafe { SGTable::from_raw(sgt) };
+    for entry in table.iter() {
+        f(Segment {
+            addr: entry.dma_address(),
+            // CAST: A segment's DMA length is an `unsigned int` in C.
+            len: entry.dma_len() as usize,
+        });
     }
 }

@@ -100,7 +100,7 @@ impl SgTable {
                 // entry per piece. The page belongs to `pages`, which the table keeps alive.
                 unsafe { helpers::sg_set_page(sg, block.page(off / PAGE_SIZE), len32) };
                 // SAFETY: `sg` is a valid entry; the last `sg_next` returns NULL, never used.
-                sg = unsafe { helpers::sg_next(sg) };
+                sg = unsafe { bindings::sg_next(sg) };
                 off += len;
             }
         }
@@ -129,7 +129,7 @@ impl SgTable {
                 len,
             });
             // SAFETY: `sg` is a valid entry of the table.
-            sg = unsafe { helpers::sg_next(sg) };
+            sg = unsafe { bindings::sg_next(sg) };
         }
     }
 
