@@ -20,8 +20,7 @@ use crate::{
         },
         vma::{
             FaultVma,
-            VmFault,
-            Vma, //
+            VmFault, //
         },
         vmap::Vmap,
     },
@@ -39,6 +38,7 @@ use crate::{
 use core::ptr::NonNull;
 use kernel::{
     dma::DataDirection,
+    mm::virt::VmaNew,
     new_mutex,
     prelude::*,
     sync::{
@@ -283,7 +283,7 @@ impl Exporter for VdmaBuffer {
         Ok(())
     }
 
-    fn mmap(_buf: &Exported<Self>, _vma: &Vma) -> Result {
+    fn mmap(_buf: &Exported<Self>, _vma: &VmaNew) -> Result {
         // Nothing to refuse: the core checked the range, the layer refuses private mappings.
         Ok(())
     }

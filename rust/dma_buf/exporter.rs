@@ -22,8 +22,7 @@ use crate::dma_buf::{
     sg_table::MappedSgTable,
     vma::{
         FaultVma,
-        VmFault,
-        Vma, //
+        VmFault, //
     },
 };
 use core::{
@@ -39,6 +38,7 @@ use kernel::{
         VTABLE_DEFAULT_ERROR, //
     },
     ffi::c_int,
+    mm::virt::VmaNew,
     prelude::*,
     sync::{
         aref::{
@@ -181,7 +181,7 @@ pub(crate) trait Exporter: Sized + Send + Sync + 'static {
     /// layer makes it a page-frame mapping with no pages: [`Exporter::fault`] installs them on
     /// first access and after [`Exported::zap_user_mappings`]. Called without the lock, with the
     /// mmap lock held for writing.
-    fn mmap(_buf: &Exported<Self>, _vma: &Vma) -> Result {
+    fn mmap(_buf: &Exported<Self>, _vma: &VmaNew) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
@@ -303,7 +303,7 @@ impl<T: Exporter> Exported<T> {
     }
 
     /// Removes every userspace mapping of the buffer; the next access faults and goes through
-    /// [`Vma`] fault handling again.
+    /// [`Exporter::fault`] again.
     pub(crate) fn zap_user_mappings(&self) {
         // SAFETY: The dma-buf's file and its mapping are valid for the dma-buf's whole life.
         unsafe { bindings::unmap_mapping_range((*(*self.as_raw()).file).f_mapping, 0, 0, 1) };

@@ -148,12 +148,12 @@ bool VDMABUF_RS(vma_is_shared)(struct vm_area_struct *vma)
 }
 
 /*
- * Makes a VMA being set up in ->mmap a page-frame mapping whose PTEs only a fault handler
- * installs with vmf_insert_pfn(), which BUG()s without VM_PFNMAP.
+ * Makes a VMA being set up in ->mmap a page-frame mapping, whose entries only its fault handler
+ * installs; installing page frames BUG()s without VM_PFNMAP, which Rust's VmaNew cannot set.
  */
 void VDMABUF_RS(vma_set_pfnmap)(struct vm_area_struct *vma)
 {
-	vm_flags_set(vma, VM_PFNMAP | VM_IO | VM_DONTEXPAND | VM_DONTDUMP);
+	vm_flags_set(vma, VM_PFNMAP);
 }
 
 struct vdmabuf_rs_pfn_run {

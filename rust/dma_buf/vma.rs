@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Userspace mappings of a dma-buf (`struct vm_area_struct`): [`Vma`] while `mmap` sets one up,
-//! [`FaultVma`] in its fault handler, the only place that installs pages.
+//! Userspace mappings of a dma-buf (`struct vm_area_struct`): the kernel crate's [`VmaNew`] while
+//! `mmap` sets one up, which cannot install pages (the VMA is not yet linked into the file's
+//! mapping, so a migration's zap could not find them), and [`FaultVma`] in its fault handler, the
+//! only place that installs pages.
 //!
 //! C header: [`include/linux/mm.h`](srctree/include/linux/mm.h)
 
@@ -13,54 +15,31 @@ use core::ops::Deref;
 use kernel::{
     bindings,
     error::to_result,
+    mm::virt::{
+        VmaNew,
+        VmaRef, //
+    },
     page::PAGE_SIZE,
     prelude::*,
-    types::Opaque, //
 };
 
-/// A shared userspace mapping of a dma-buf of this layer (`struct vm_area_struct`), as
-/// [`Exporter::mmap`] sees it while it is being set up.
-///
-/// It has no method that installs pages: in `mmap` the VMA is not yet linked into the file's
-/// mapping, so [`Exported::zap_user_mappings`] could not find pages installed there. Pages are
-/// installed from [`Exporter::fault`] only, through [`FaultVma`].
-///
-/// # Invariants
-///
-/// The object is a valid VMA of a dma-buf file, with the mmap lock held as the callback needs.
-#[repr(transparent)]
-pub(crate) struct Vma(Opaque<bindings::vm_area_struct>);
+/// Returns whether a mapping being set up is shared (`MAP_SHARED`). A shared mapping of a
+/// read-only file has `VM_MAYSHARE` but not `VM_SHARED`, so this tests the former, in C: 7.2's
+/// bindings (and so `kernel::mm::virt::flags::MAYSHARE`) define `VM_MAYSHARE` wrongly.
+pub(crate) fn is_shared(vma: &VmaNew) -> bool {
+    // SAFETY: `VmaNew` is a valid VMA being set up.
+    unsafe { helpers::vma_is_shared(vma.as_ptr()) }
+}
 
-impl Vma {
-    fn raw(&self) -> *mut bindings::vm_area_struct {
-        self.0.get()
-    }
-
-    /// Returns the first user address.
-    pub(crate) fn start(&self) -> usize {
-        // SAFETY: By the type invariants the VMA is valid.
-        unsafe { (*self.raw()).__bindgen_anon_1.__bindgen_anon_1.vm_start }
-    }
-
-    /// Returns the end of the mapping (exclusive).
-    pub(crate) fn end(&self) -> usize {
-        // SAFETY: By the type invariants the VMA is valid.
-        unsafe { (*self.raw()).__bindgen_anon_1.__bindgen_anon_1.vm_end }
-    }
-
-    /// Returns the offset into the buffer, in pages, at which the mapping starts.
-    pub(crate) fn pgoff(&self) -> usize {
-        // SAFETY: By the type invariants the VMA is valid.
-        unsafe { (*self.raw()).vm_pgoff }
-    }
-
-    /// Returns whether the mapping is shared (`MAP_SHARED`). A shared mapping of a read-only
-    /// file has `VM_MAYSHARE` but not `VM_SHARED`, so this tests the former (in C: the 7.2
-    /// bindings define `VM_MAYSHARE` wrongly).
-    pub(crate) fn is_shared(&self) -> bool {
-        // SAFETY: By the type invariants the VMA is valid.
-        unsafe { helpers::vma_is_shared(self.raw()) }
-    }
+/// Makes a mapping being set up a page-frame mapping with no pages yet, whose fault handler
+/// installs them with [`FaultVma::insert_pages`]: `VM_PFNMAP` (which 7.2's [`VmaNew`] cannot
+/// set), `VM_IO`, `VM_DONTEXPAND` and `VM_DONTDUMP`. It must be shared ([`is_shared`]).
+pub(crate) fn make_pfnmap(vma: &VmaNew) {
+    vma.set_io();
+    vma.set_dontexpand();
+    vma.set_dontdump();
+    // SAFETY: `VmaNew` is a valid VMA being set up, whose flags are its creator's to set.
+    unsafe { helpers::vma_set_pfnmap(vma.as_ptr()) };
 }
 
 /// The outcome of a page fault (`vm_fault_t`), as [`Exporter::fault`] returns it to the MM.
@@ -86,22 +65,40 @@ impl VmFault {
 ///
 /// # Invariants
 ///
-/// The object is a valid VMA set up by `ExporterVTable::mmap`: shared, not copy-on-write, `VM_PFNMAP` and
-/// not `VM_MIXEDMAP` (the conditions under which `vmf_insert_pfn` does not `BUG`), and linked
-/// into the dma-buf file's mapping, so [`Exported::zap_user_mappings`] reaches whatever is
-/// installed in it. The fault holds the mmap lock or the VMA's lock for reading.
+/// The object is a valid VMA made shared and [`make_pfnmap`] by the layer's `mmap`: so not
+/// copy-on-write, `VM_PFNMAP` and not `VM_MIXEDMAP` (the conditions under which installing page
+/// frames does not `BUG`), and linked into the dma-buf file's mapping, so
+/// [`Exported::zap_user_mappings`](crate::dma_buf::exporter::Exported::zap_user_mappings) reaches
+/// whatever is installed in it. The fault holds the mmap lock or the VMA's lock for reading.
 #[repr(transparent)]
-pub(crate) struct FaultVma(Vma);
+pub(crate) struct FaultVma(VmaRef);
 
 impl Deref for FaultVma {
-    type Target = Vma;
+    type Target = VmaRef;
 
-    fn deref(&self) -> &Vma {
+    fn deref(&self) -> &VmaRef {
         &self.0
     }
 }
 
 impl FaultVma {
+    /// # Safety
+    ///
+    /// `vma` must be a VMA that the layer's `mmap` set up, in a fault that holds the mmap lock or
+    /// the VMA's lock for reading, and stay so for `'a`.
+    pub(crate) unsafe fn from_raw<'a>(vma: *mut bindings::vm_area_struct) -> &'a Self {
+        // SAFETY: `FaultVma` is `repr(transparent)` over `VmaRef`, which is over the VMA; the
+        // caller guarantees the invariants.
+        unsafe { &*vma.cast() }
+    }
+
+    /// Returns the offset into the buffer, in pages, at which the mapping starts.
+    pub(crate) fn pgoff(&self) -> usize {
+        // SAFETY: By the type invariants the VMA is valid; `vm_pgoff` is stable under the read
+        // lock the fault holds.
+        unsafe { (*self.as_ptr()).vm_pgoff }
+    }
+
     /// Installs the part of `pages` that this VMA covers, starting at its page offset: the whole
     /// mapping in one fault, so later accesses run at memory speed.
     ///
@@ -115,7 +112,7 @@ impl FaultVma {
             // the VMA (`for_each_run` clips to it) and its frames belong to `pages`, memory of
             // the page allocator that nothing maps with another cache mode, as the helper
             // requires.
-            to_result(unsafe { helpers::vma_insert_pfn_run(self.raw(), addr, pfn, len) })
+            to_result(unsafe { helpers::vma_insert_pfn_run(self.as_ptr(), addr, pfn, len) })
         });
         match res {
             Ok(()) => VmFault::NOPAGE,

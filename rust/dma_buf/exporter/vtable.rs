@@ -14,8 +14,8 @@ use crate::dma_buf::{
     buffer::data_direction,
     helpers,
     vma::{
-        FaultVma,
-        Vma, //
+        self,
+        FaultVma, //
     },
 };
 use core::{
@@ -30,6 +30,7 @@ use kernel::{
         c_int,
         c_void, //
     },
+    mm::virt::VmaNew,
     new_mutex,
     prelude::*,
 };
@@ -274,20 +275,20 @@ impl<T: Exporter> ExporterVTable<T> {
         dmabuf: *mut bindings::dma_buf,
         vma: *mut bindings::vm_area_struct,
     ) -> c_int {
-        // SAFETY: The core passes a live buffer of ours and a VMA being set up.
-        let (buf, v) = unsafe { (Exported::<T>::from_raw(dmabuf), &*vma.cast::<Vma>()) };
+        // SAFETY: The core passes a live buffer of ours and a VMA undergoing its initial setup
+        // for the duration of this call.
+        let (buf, v) = unsafe { (Exported::<T>::from_raw(dmabuf), VmaNew::from_raw(vma)) };
         // Private mappings would give copy-on-write pages the buffer does not own.
-        if !v.is_shared() {
+        if !vma::is_shared(v) {
             return EINVAL.to_errno();
         }
         if let Err(e) = T::mmap(buf, v) {
             return e.to_errno();
         }
-        // SAFETY: The VMA is being set up with the mmap lock held for writing, so its flags are
-        // ours to set.
         // INVARIANT: From here the VMA is what `FaultVma` requires, once the core links it.
-        unsafe { helpers::vma_set_pfnmap(vma) };
-        // SAFETY: As above; the ops table is a constant promoted to a static.
+        vma::make_pfnmap(v);
+        // SAFETY: The VMA is being set up with the mmap lock held for writing, so its operations
+        // are ours to set; the table is a constant promoted to a static.
         unsafe { (*vma).vm_ops = &Self::VM_OPS };
         0
     }
@@ -303,7 +304,7 @@ impl<T: Exporter> ExporterVTable<T> {
         let (buf, v) = unsafe {
             let vma = (*vmf).__bindgen_anon_1.vma;
             let dmabuf = (*(*vma).vm_file).private_data.cast::<bindings::dma_buf>();
-            (Exported::<T>::from_raw(dmabuf), &*vma.cast::<FaultVma>())
+            (Exported::<T>::from_raw(dmabuf), FaultVma::from_raw(vma))
         };
         T::fault(buf, v).as_raw()
     }
