@@ -71,11 +71,12 @@ impl TimedFence {
     /// Creates an unsignalled fence on a context of its own, its timer not yet started.
     pub(crate) fn new(timeline: &'static CStr) -> Result<Arc<Self>> {
         let ctx = FenceContext::new(c"vdmabuf", timeline);
+        let fence = ctx.alloc_fence()?;
         Arc::pin_init(
             pin_init!(TimedFence {
                 timer <- HrTimer::new(),
-                fence: ctx.new_fence()?,
-            }? Error),
+                fence: fence.init(&ctx),
+            }),
             GFP_KERNEL,
         )
     }

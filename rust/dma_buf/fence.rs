@@ -172,27 +172,56 @@ impl FenceContext {
         self.id
     }
 
-    /// Creates the next fence of this context.
+    /// Creates the next fence of this context: [`FenceContext::alloc_fence`] and
+    /// [`FenceAllocation::init`] in one go.
+    #[cfg(vdmabuf_layer_tests)]
     pub(crate) fn new_fence(&self) -> Result<DriverFence> {
-        let raw = KBox::new(
+        Ok(FenceAllocation::new()?.init(self))
+    }
+
+    /// Allocates the memory of a fence of this context, before anything may be published: the
+    /// allocation is the only step that can fail; [`FenceAllocation::init`], which gives the
+    /// fence its sequence number, cannot. (The upstream Rust dma_fence series splits fences
+    /// the same way.)
+    pub(crate) fn alloc_fence(&self) -> Result<FenceAllocation> {
+        FenceAllocation::new()
+    }
+}
+
+/// The memory of a fence not yet initialised, from [`FenceContext::alloc_fence`]: so that a
+/// producer can allocate before it takes locks or commits to anything, and give the fence its
+/// place in the timeline only at the point of no return, where nothing can fail any more.
+pub(crate) struct FenceAllocation(KBox<RawFence>);
+
+impl FenceAllocation {
+    fn new() -> Result<Self> {
+        Ok(Self(KBox::new(
             RawFence {
                 base: Opaque::uninit(),
-                driver: self.driver.as_char_ptr(),
-                timeline: self.timeline.as_char_ptr(),
+                driver: core::ptr::null(),
+                timeline: core::ptr::null(),
             },
             GFP_KERNEL,
-        )?;
+        )?))
+    }
+
+    /// Makes the fence the next one of `ctx`; never fails and never allocates.
+    pub(crate) fn init(self, ctx: &FenceContext) -> DriverFence {
+        let mut raw = self.0;
+        raw.driver = ctx.driver.as_char_ptr();
+        raw.timeline = ctx.timeline.as_char_ptr();
         let raw = KBox::into_raw(raw);
         // CAST: Sequence numbers count up from 1 and stay far below `i64::MAX`.
-        let seqno = (self.seqno.fetch_add(1, Relaxed) + 1) as u64;
+        let seqno = (ctx.seqno.fetch_add(1, Relaxed) + 1) as u64;
         // SAFETY: `raw` is a fresh allocation with the fence at offset 0; a NULL lock selects the
-        // inline lock; `FENCE_OPS` has the mandatory name callbacks.
+        // inline lock; `FENCE_OPS` has the mandatory name callbacks, which read the names set
+        // above.
         unsafe {
             bindings::dma_fence_init64(
                 (*raw).base.get(),
                 &FENCE_OPS,
                 core::ptr::null_mut(),
-                self.id,
+                ctx.id,
                 seqno,
             )
         };
@@ -200,10 +229,10 @@ impl FenceContext {
         // from now on C owns the memory and frees it with `kfree_rcu()`.
         let fence = unsafe { Fence::from_owned(NonNull::new_unchecked((*raw).base.get())) };
         // INVARIANT: Nobody but this `DriverFence` can signal the new fence.
-        Ok(DriverFence {
+        DriverFence {
             fence,
             done: Atomic::new(0),
-        })
+        }
     }
 }
 
@@ -225,7 +254,7 @@ static FENCE_OPS: bindings::dma_fence_ops = bindings::dma_fence_ops {
 
 /// # Safety
 ///
-/// Called by the fence core for an unsignalled fence created by [`FenceContext::new_fence`].
+/// Called by the fence core for an unsignalled fence initialised by [`FenceAllocation::init`].
 unsafe extern "C" fn driver_name(fence: *mut bindings::dma_fence) -> *const c_char {
     // SAFETY: The fence is at offset 0 of a `RawFence`.
     unsafe { (*fence.cast::<RawFence>()).driver }
@@ -233,7 +262,7 @@ unsafe extern "C" fn driver_name(fence: *mut bindings::dma_fence) -> *const c_ch
 
 /// # Safety
 ///
-/// Called by the fence core for an unsignalled fence created by [`FenceContext::new_fence`].
+/// Called by the fence core for an unsignalled fence initialised by [`FenceAllocation::init`].
 unsafe extern "C" fn timeline_name(fence: *mut bindings::dma_fence) -> *const c_char {
     // SAFETY: The fence is at offset 0 of a `RawFence`.
     unsafe { (*fence.cast::<RawFence>()).timeline }
@@ -243,7 +272,7 @@ unsafe extern "C" fn timeline_name(fence: *mut bindings::dma_fence) -> *const c_
 ///
 /// # Invariants
 ///
-/// `fence` was created by [`FenceContext::new_fence`]; `done` becomes 1 exactly once, by the
+/// `fence` was initialised by [`FenceAllocation::init`]; `done` becomes 1 exactly once, by the
 /// caller that signals it.
 pub(crate) struct DriverFence {
     fence: ARef<Fence>,

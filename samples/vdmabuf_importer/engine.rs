@@ -116,6 +116,8 @@ impl Engine {
         // These take the reservation locks themselves.
         let src_map = Import::vmap(&req.src)?;
         let dst_map = Import::vmap(&req.dst)?;
+        // The fence's memory now; its sequence number only where nothing can fail any more.
+        let fence = self.ctx.alloc_fence()?;
         report()?;
 
         let (src, dst) = (req.src.resv(), req.dst.resv());
@@ -138,7 +140,9 @@ impl Engine {
             pin_init!(Job {
                 work <- new_work!("vdmabuf_importer::Job::work"),
                 free <- new_work!("vdmabuf_importer::Job::free"),
-                fence: self.ctx.new_fence()?,
+                // Runs only once the job's memory is allocated: a failed allocation costs the
+                // timeline no sequence number.
+                fence: fence.init(&self.ctx),
                 error: Atomic::new(0),
                 deps,
                 src: src_map,
@@ -153,7 +157,8 @@ impl Engine {
         let file = match sync_file::export(job.fence.fence()) {
             Ok(file) => file,
             Err(e) => {
-                // Nobody has seen the fence: it ends quietly.
+                // Nobody has seen the fence, nor can: it ends quietly, and its number is lost to
+                // the timeline, which nobody can tell.
                 job.fence.signal(Err(errno::canceled()));
                 return Err(e);
             }
