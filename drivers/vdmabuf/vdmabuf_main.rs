@@ -55,10 +55,12 @@ pub(crate) struct Limits {
 
 impl Limits {
     fn get() -> Self {
+        // CAST: A `u32` fits in `usize` on every architecture the kernel supports.
         let mib = |v: u32| (v as usize).saturating_mul(1 << 20);
         Self {
             max_size: mib(*module_parameters::max_size_mb.value()),
             max_total: mib(*module_parameters::max_total_mb.value()),
+            // CAST: As above.
             max_buffers: *module_parameters::max_buffers.value() as usize,
             fence_timeout_ms: *module_parameters::fence_timeout_ms.value(),
         }

@@ -69,6 +69,7 @@ impl PageBlock {
     /// Returns the page frame number of the block's first page.
     pub(crate) fn pfn(&self) -> usize {
         // SAFETY: By the type invariants `page` is a valid page.
+        // CAST: Page frame numbers are `unsigned long`, the width of `usize`.
         unsafe { helpers::page_to_pfn(self.page.as_ptr()) as usize }
     }
 

@@ -189,6 +189,7 @@ impl Resv {
         })?;
         let mut out = KVec::new();
         let mut res = Ok(());
+        // CAST: `count` is a `u32`, which fits in `usize`.
         for i in 0..count as usize {
             // SAFETY: `array` has `count` valid entries, each with a reference we now own.
             let fence = unsafe { Fence::from_owned(NonNull::new_unchecked(*array.add(i))) };

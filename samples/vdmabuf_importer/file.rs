@@ -150,6 +150,7 @@ impl ImporterFile {
         let (mut entries, mut length, mut first) = (0u32, 0u64, None);
         let mapped = import.lock()?.for_each_segment(|seg| {
             entries += 1;
+            // CAST: A `usize` fits in a `u64`.
             length += seg.len as u64;
             first.get_or_insert(seg.addr);
         });
@@ -159,6 +160,7 @@ impl ImporterFile {
             } else {
                 0
             };
+        // CAST: A `usize` fits in a `u64`.
         args.size = import.buffer().size() as u64;
         args.sg_entries = entries;
         args.dma_length = length;
@@ -201,6 +203,7 @@ impl ImporterFile {
             while pos < len {
                 let n = core::cmp::min(chunk.len(), len - pos);
                 for (i, b) in chunk[..n].iter_mut().enumerate() {
+                    // CAST: A `usize` fits in a `u64`.
                     *b = uapi::pattern_byte(args.seed, (offset + pos + i) as u64);
                 }
                 vmap.write(offset + pos, &chunk[..n])?;

@@ -110,6 +110,7 @@ impl SgTable {
     /// Returns the number of entries.
     pub(crate) fn len(&self) -> usize {
         // SAFETY: By the type invariants `sgt` is a valid table.
+        // CAST: `orig_nents` is an `unsigned int`, which fits in `usize`.
         unsafe { (*self.sgt.as_ptr()).orig_nents as usize }
     }
 
@@ -121,10 +122,13 @@ impl SgTable {
             // SAFETY: `sg` is a valid entry set by `new`.
             let page = unsafe { helpers::sg_page(sg) };
             // SAFETY: `sg` is a valid entry set by `new`.
+            // CAST: `offset` and `length` are `unsigned int`s, which fit in `usize`.
             let (offset, len) = unsafe { ((*sg).offset as usize, (*sg).length as usize) };
             // SAFETY: `page` is the page `new` set for this entry.
+            // CAST: An `unsigned long` fits in a `u64`.
             let pfn = unsafe { helpers::page_to_pfn(page) } as u64;
             f(Segment {
+                // CAST: `offset` is below a page; the sum is a physical address, at most 64 bits.
                 addr: (pfn << bindings::PAGE_SHIFT) + offset as u64,
                 len,
             });
@@ -159,6 +163,7 @@ impl Drop for SgTable {
 /// Returns the largest DMA segment `dev` supports, in bytes.
 pub(crate) fn max_segment(dev: &Device) -> usize {
     // SAFETY: `dev` is a valid device.
+    // CAST: An `unsigned int` fits in `usize`.
     unsafe { helpers::dma_get_max_seg_size(device_ptr(dev)) as usize }
 }
 
