@@ -54,6 +54,13 @@ pub(crate) fn data_direction_from_uapi(dir: u32) -> Result<DataDirection> {
 /// # Invariants
 ///
 /// The object is a valid `struct dma_buf`; its reference count is that of its file.
+///
+/// # Examples
+///
+/// ```ignore
+/// let buf = DmaBuf::get(fd)?; // EBADF, or EINVAL for a file that is no dma-buf
+/// pr_info!("{} bytes from {}\n", buf.size(), buf.exporter_name());
+/// ```
 #[repr(transparent)]
 pub(crate) struct DmaBuf(Opaque<bindings::dma_buf>);
 

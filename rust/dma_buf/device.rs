@@ -24,6 +24,13 @@ use kernel::{
 /// # Invariants
 ///
 /// The faux device's `dma_parms` points to `parms` until `drop` clears it.
+///
+/// # Examples
+///
+/// ```ignore
+/// let dev = DmaDevice::new(c"mydriver-dma")?; // a faux device with a 64-bit DMA mask
+/// let import = Import::new(buf, dev.device(), false)?;
+/// ```
 pub(crate) struct DmaDevice {
     faux: faux::Registration,
     parms: KBox<Opaque<bindings::device_dma_parameters>>,

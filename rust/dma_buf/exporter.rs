@@ -120,6 +120,38 @@ impl<T: Exporter> ExporterOps<T> {
 /// The implementing type is the exporter's per-buffer state, owned by the dma-buf and dropped
 /// when the dma-buf is released. Per-attachment state is [`Exporter::AttachData`], created by
 /// [`Exporter::attach`] and dropped on detach.
+///
+/// # Examples
+///
+/// ```ignore
+/// struct MyBuffer { pages: Arc<Pages> }
+///
+/// static OPS: ExporterOps<MyBuffer> = ExporterOps::new(&THIS_MODULE);
+///
+/// #[vtable]
+/// impl Exporter for MyBuffer {
+///     const NAME: &'static CStr = c"mydriver";
+///     type AttachData = ();
+///
+///     fn ops() -> &'static ExporterOps<Self> {
+///         &OPS
+///     }
+///
+///     fn attach(_buf: &Exported<Self>, _attach: &Attachment) -> Result {
+///         Ok(())
+///     }
+///
+///     fn map(
+///         buf: &Locked<'_, Self>,
+///         attach: &Attachment,
+///         _data: &(),
+///         dir: DataDirection,
+///     ) -> Result<MappedSgTable> {
+///         let dev = attach.device();
+///         SgTable::new(buf.data().pages.clone(), sg_table::max_segment(dev))?.dma_map(dev, dir)
+///     }
+/// }
+/// ```
 #[vtable]
 pub(crate) trait Exporter: Sized + Send + Sync + 'static {
     /// The exporter's name, shown as `exp_name` in fdinfo and debugfs.
@@ -217,6 +249,20 @@ pub(crate) struct ExportOptions {
 /// # Invariants
 ///
 /// The dma-buf's `ops` is `T::ops()` and its `priv` a `T` allocated by [`Exported::export`].
+///
+/// # Examples
+///
+/// ```ignore
+/// let buf = Exported::export(
+///     try_pin_init!(MyBuffer { pages }? Error),
+///     ExportOptions { size, writable: true },
+/// )?;
+/// // Install it for userspace.
+/// uapi::install_new_fd(O_CLOEXEC, |fd| {
+///     report(fd)?;
+///     Ok(ARef::from(buf.file()))
+/// })?;
+/// ```
 #[repr(transparent)]
 pub(crate) struct Exported<T: Exporter>(DmaBuf, PhantomData<T>);
 
@@ -336,6 +382,15 @@ impl<T: Exporter> Exported<T> {
 ///
 /// It gives access to what the lock protects, and none of its methods takes the lock again, so
 /// callbacks that run under the lock cannot deadlock on it.
+///
+/// # Examples
+///
+/// ```ignore
+/// // A migration: under the reservation lock, tell dynamic importers, wait for the fences.
+/// let locked = buf.lock()?;
+/// locked.invalidate_mappings();
+/// buf.resv().wait_timeout(Usage::Bookkeep, true, Delta::from_millis(10_000))?;
+/// ```
 pub(crate) struct Locked<'a, T: Exporter> {
     buf: &'a Exported<T>,
 }

@@ -58,6 +58,16 @@ use kernel::{
 /// # Invariants
 ///
 /// The object is a valid, initialised `struct dma_fence`, kept alive by its reference count.
+///
+/// # Examples
+///
+/// ```ignore
+/// let fence: ARef<Fence> = driver_fence.fence().clone();
+/// if !fence.wait_timeout(true, Delta::from_millis(100))? {
+///     return Err(ETIMEDOUT);
+/// }
+/// fence.status()?; // the error it signalled with, if any
+/// ```
 #[repr(transparent)]
 pub(crate) struct Fence(Opaque<bindings::dma_fence>);
 
@@ -146,6 +156,17 @@ impl Fence {
 
 /// A fence timeline: a context id and strictly increasing sequence numbers. Fences of one
 /// context must signal in order; producers that signal out of order need a context per fence.
+///
+/// # Examples
+///
+/// ```ignore
+/// let ctx = FenceContext::new(c"mydriver", c"mydriver-ring0");
+/// let alloc = ctx.alloc_fence()?; // may fail: before anything is published
+/// // ... lock, reserve, collect dependencies ...
+/// let fence = alloc.init(&ctx); // cannot fail: takes the next sequence number
+/// // ... publish `fence.fence()`, run the job ...
+/// fence.signal(Ok(()));
+/// ```
 pub(crate) struct FenceContext {
     id: u64,
     seqno: Atomic<i64>,

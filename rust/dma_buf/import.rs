@@ -106,6 +106,17 @@ struct ImportState {
 /// `attach` is an attachment of `buf` for `dev`, made by `dma_buf_attach`
 /// or (if `dynamic`) `dma_buf_dynamic_attach` with `importer_priv` pointing to `state`; it is
 /// detached in `Drop`.
+///
+/// # Examples
+///
+/// ```ignore
+/// let import = Import::new(DmaBuf::get(fd)?, dev.device(), true)?; // dynamic
+/// let mut segments = KVec::new();
+/// import.lock()?.map(DataDirection::ToDevice, |seg| {
+///     let _ = segments.push(seg, GFP_KERNEL);
+/// })?;
+/// // An exporter's `invalidate_mappings` unmaps it; the next `map` maps again.
+/// ```
 pub(crate) struct Import {
     buf: ARef<DmaBuf>,
     /// Keeps the device alive while it is attached (the core takes no reference).

@@ -51,6 +51,17 @@ pub(crate) unsafe trait SharedData: MiscDevice + 'static {
 /// Declared once per device type, as a static: `static FOPS: MiscFops<MyFile> =
 /// MiscFops::new(&THIS_MODULE);`. Open files of the device point at it, so it must outlive them;
 /// as a static of the module, which every open file pins, it does.
+///
+/// # Examples
+///
+/// ```ignore
+/// static FOPS: MiscFops<MyFile> = MiscFops::new(&THIS_MODULE);
+///
+/// // In the module's init:
+/// let misc = MiscRegistration::register(c"mydevice", &FOPS, shared_data)?;
+/// // In `MyFile::open`:
+/// let shared = MiscRegistration::<MyFile>::data_of(misc).clone();
+/// ```
 pub(crate) struct MiscFops<T>(bindings::file_operations, PhantomData<T>);
 
 // SAFETY: The table is never written after initialisation; it holds function pointers and the

@@ -163,6 +163,15 @@ pub(crate) fn next_order(remaining: usize, max_order: u32) -> u32 {
 ///
 /// `size` is a nonzero multiple of the page size and the blocks cover exactly `size` bytes, so
 /// there is at least one block.
+///
+/// # Examples
+///
+/// ```ignore
+/// let pages = Pages::alloc(64 << 20)?; // EINTR on a fatal signal, ENOMEM
+/// pages.write(0, b"data")?;
+/// let copy = Pages::alloc(pages.size())?;
+/// copy.copy_from(&pages)?;
+/// ```
 pub(crate) struct Pages {
     blocks: KVVec<PageBlock>,
     size: usize,

@@ -21,6 +21,14 @@ use kernel::{
 /// # Invariants
 ///
 /// `wq` is a workqueue allocated by `alloc_ordered_workqueue`, owned by this object.
+///
+/// # Examples
+///
+/// ```ignore
+/// let queue = OrderedQueue::new(c"mydriver-jobs")?; // WQ_MEM_RECLAIM
+/// let _ = queue.enqueue::<Arc<Job>, 0>(job);
+/// queue.drain(); // every queued job has run
+/// ```
 pub(crate) struct OrderedQueue {
     wq: NonNull<bindings::workqueue_struct>,
 }

@@ -217,6 +217,14 @@ pub(crate) use set::ResvSet;
 /// # Invariants
 ///
 /// The lock of `resv` is held by this guard, on this thread.
+///
+/// # Examples
+///
+/// ```ignore
+/// let guard = buf.resv().lock()?; // interruptible: ERESTARTSYS on a signal
+/// guard.add_fence(fence.fence(), Usage::Write)?;
+/// // Unlocked when `guard` drops, on this task (it is not `Send`).
+/// ```
 pub(crate) struct ResvGuard<'a> {
     resv: &'a Resv,
     _not_send: NotThreadSafe,

@@ -55,6 +55,17 @@ pub(crate) fn install_new_fd(
 
 /// Objects that a file hands to userspace by number: handles count up from 1 and are not reused
 /// while the file is open (`ENOSPC` once they run out). The owner keeps it under its own lock.
+///
+/// # Examples
+///
+/// ```ignore
+/// let node = RBTreeNodeReservation::new(GFP_KERNEL)?;
+/// let mut handles = self.handles.lock();
+/// let handle = handles.take_next()?;
+/// handles.insert(node, handle, object);
+/// // Later, from another ioctl:
+/// let object = self.handles.lock().remove(handle).ok_or(ENOENT)?;
+/// ```
 pub(crate) struct Handles<T> {
     next: u32,
     map: kernel::rbtree::RBTree<u32, T>,

@@ -70,6 +70,15 @@ impl VmFault {
 /// frames does not `BUG`), and linked into the dma-buf file's mapping, so
 /// [`Exported::zap_user_mappings`](crate::dma_buf::exporter::Exported::zap_user_mappings) reaches
 /// whatever is installed in it. The fault holds the mmap lock or the VMA's lock for reading.
+///
+/// # Examples
+///
+/// ```ignore
+/// fn fault(buf: &Exported<Self>, vma: &FaultVma) -> VmFault {
+///     // Under the lock that a migration zaps under.
+///     vma.insert_pages(&buf.data().state.lock().pages)
+/// }
+/// ```
 #[repr(transparent)]
 pub(crate) struct FaultVma(VmaRef);
 

@@ -23,6 +23,14 @@ use kernel::{
 /// # Invariants
 ///
 /// `addr` was returned by `vmap` for all of `pages` and is unmapped only on drop.
+///
+/// # Examples
+///
+/// ```ignore
+/// let vmap = Vmap::new(pages.clone())?;
+/// let addr = vmap.addr();
+/// vmap.flush(); // after CPU writes, before a device reads
+/// ```
 pub(crate) struct Vmap {
     addr: NonNull<u8>,
     pages: Arc<Pages>,

@@ -21,6 +21,15 @@ use kernel::{
 ///
 /// `map` is a live `dma_buf_vmap` mapping of the import's buffer; `addr` is its system-memory
 /// address, valid for the buffer's size.
+///
+/// # Examples
+///
+/// ```ignore
+/// let vmap = Import::vmap(&import)?; // `dma_buf_vmap`; unmapped on drop
+/// vmap.write(0, b"hello")?;
+/// let mut back = [0u8; 5];
+/// vmap.read(0, &mut back)?;
+/// ```
 pub(crate) struct ImportVmap {
     pub(super) import: Arc<Import>,
     pub(super) map: bindings::iosys_map,

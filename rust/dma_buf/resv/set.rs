@@ -46,6 +46,21 @@ struct Held<'a> {
 ///
 /// `ctx` is an initialised acquire context of `reservation_ww_class`, marked done; every entry
 /// of `held` is locked with it by this task; the objects are distinct.
+///
+/// # Examples
+///
+/// ```ignore
+/// // A copy job's submission: both buffers locked together, in any order, deadlock-free.
+/// let mut locked = ResvSet::lock(&[src, dst], true)?;
+/// locked.reserve_fences(src, 1)?;
+/// locked.reserve_fences(dst, 1)?;
+/// let deps = src.fences(Usage::for_access(false))?; // collected under the locks
+/// let job = alloc.init(&ctx);
+/// // Visible from here: no allocation, no lock, until it signals.
+/// let _section = SignallingSection::begin();
+/// locked.add_fence(src, job.fence(), Usage::Read)?;
+/// locked.add_fence(dst, job.fence(), Usage::Write)?;
+/// ```
 pub(crate) struct ResvSet<'a> {
     ctx: Pin<KBox<Opaque<bindings::ww_acquire_ctx>>>,
     held: KVec<Held<'a>>,
