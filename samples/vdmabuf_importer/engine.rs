@@ -49,7 +49,8 @@ use kernel::{
             Relaxed, //
         },
         Arc,
-        Mutex, //
+        Mutex,
+        UniqueArc, //
     },
     time::{
         Delta,
@@ -116,8 +117,12 @@ impl Engine {
         // These take the reservation locks themselves.
         let src_map = Import::vmap(&req.src)?;
         let dst_map = Import::vmap(&req.dst)?;
-        // The fence's memory now; its sequence number only where nothing can fail any more.
+        // The memory of the fence and of the job now; the fence's sequence number only where
+        // nothing can fail any more. The job is initialised under the locks, infallibly: a failed
+        // initialiser would drop the kernel mappings, which take the reservation locks, while
+        // they are held.
         let fence = self.ctx.alloc_fence()?;
+        let job = UniqueArc::<Job>::new_uninit(GFP_KERNEL)?;
         report()?;
 
         let (src, dst) = (req.src.resv(), req.dst.resv());
@@ -136,30 +141,35 @@ impl Engine {
         for f in dst.fences(Usage::for_access(true))? {
             deps.push(f, GFP_KERNEL)?;
         }
-        let job = Arc::pin_init(
-            pin_init!(Job {
-                work <- new_work!("vdmabuf_importer::Job::work"),
-                free <- new_work!("vdmabuf_importer::Job::free"),
-                // Runs only once the job's memory is allocated: a failed allocation costs the
-                // timeline no sequence number.
-                fence: fence.init(&self.ctx),
-                error: Atomic::new(0),
-                deps,
-                src: src_map,
-                dst: dst_map,
-                src_offset: req.src_offset,
-                dst_offset: req.dst_offset,
-                length: req.length,
-                teardown: self.teardown.clone(),
-            }? Error),
-            GFP_KERNEL,
-        )?;
+        let job = job.pin_init_with(pin_init!(Job {
+            work <- new_work!("vdmabuf_importer::Job::work"),
+            free <- new_work!("vdmabuf_importer::Job::free"),
+            // Runs only once the job's memory is allocated: a failed allocation costs the
+            // timeline no sequence number.
+            fence: fence.init(&self.ctx),
+            error: Atomic::new(0),
+            deps,
+            src: src_map,
+            dst: dst_map,
+            src_offset: req.src_offset,
+            dst_offset: req.dst_offset,
+            length: req.length,
+            teardown: self.teardown.clone(),
+        }));
+        // `pin_init!` without `?` cannot fail.
+        let job: Arc<Job> = match job {
+            Ok(job) => job.into(),
+            Err(never) => match never {},
+        };
         let file = match sync_file::export(job.fence.fence()) {
             Ok(file) => file,
             Err(e) => {
                 // Nobody has seen the fence, nor can: it ends quietly, and its number is lost to
                 // the timeline, which nobody can tell.
                 job.fence.signal(Err(errno::canceled()));
+                // The job's kernel mappings take the reservation locks to go away: unlock first.
+                drop(locked);
+                drop(job);
                 return Err(e);
             }
         };

@@ -17,6 +17,7 @@ kunit vdmabuf_importer
 tap vdmabuf_test /tests/vdmabuf_test
 tap vdmabuf_fence_test /tests/vdmabuf_fence_test
 tap vdmabuf_importer_test /tests/vdmabuf_importer_test
+tap vdmabuf_faults /tests/vdmabuf_faults
 check rmmod-vdmabuf_importer rmmod vdmabuf_importer
 check rmmod-vdmabuf rmmod vdmabuf
 check debugfs-removed-on-unload test ! -e /sys/kernel/debug/vdmabuf
