@@ -2,4 +2,6 @@
 # vm: mem=2G cmdline=kunit.enable=0
 # make stress: the race tests of the stress plan, each running ten times longer.
 VDMABUF_STRESS_SECONDS=50
+# At least a million fuzzed calls: three processes of 350000.
+VDMABUF_FUZZ_SECONDS=3000 VDMABUF_FUZZ_CALLS=350000
 . /vm/plans/stress.sh
