@@ -60,7 +60,7 @@ static uint64_t fuzz_size(struct fuzzer *f)
 
 	if (pick(f, 8) == 0)
 		return odd[pick(f, sizeof(odd) / sizeof(odd[0]))];
-	return (1 + pick(f, 64)) * PAGE;
+	return (1 + pick(f, 16)) * PAGE;
 }
 
 static __u32 fuzz_flags(struct fuzzer *f, __u32 valid)
@@ -195,7 +195,7 @@ static void op_roundtrip(struct fuzzer *f)
 static void op_mmap(struct fuzzer *f)
 {
 	struct slot *s = &f->slots[pick(f, SLOTS)];
-	size_t off = pick(f, 4) ? 0 : pick(f, 128) * PAGE, len = (1 + pick(f, 64)) * PAGE;
+	size_t off = pick(f, 4) ? 0 : pick(f, 32) * PAGE, len = (1 + pick(f, 16)) * PAGE;
 	int shared = pick(f, 8) ? MAP_SHARED : MAP_PRIVATE;
 	uint8_t *p;
 
@@ -215,7 +215,7 @@ static void op_mmap(struct fuzzer *f)
 
 static void op_ioctl(struct fuzzer *f)
 {
-	int fd = fuzz_fd(f), ret, which = pick(f, 9);
+	int fd = fuzz_fd(f), ret, which = pick(f, 10);
 	struct slot *s = &f->slots[pick(f, SLOTS)];
 
 	switch (which) {
@@ -314,6 +314,41 @@ static void op_ioctl(struct fuzzer *f)
 		}
 		break;
 	}
+	case 8: {
+		/* The importer's other ioctls with random fields. */
+		__u32 h = pick(f, 4) ? s->handle : (__u32)next(f);
+		__u64 off = pick(f, 4) ? 0 : next(f) % (1ull << pick(f, 64)), len = fuzz_size(f);
+		uint64_t sum;
+
+		switch (pick(f, 4)) {
+		case 0: {
+			struct vdmabuf_importer_import imp = {
+				.fd = fd, .flags = fuzz_flags(f, VDMABUF_IMPORT_FLAGS),
+				.pad = pick(f, 16) ? 0 : 1,
+			};
+
+			ret = vdmabuf_ioctl(f->imp, VDMABUF_IMPORTER_IOCTL_IMPORT, &imp);
+			note(f, "importer IMPORT fd %ld flags %#lx", fd, imp.flags, ret);
+			if (!ret)
+				imp_handle_op(f->imp, VDMABUF_IMPORTER_IOCTL_RELEASE, imp.handle);
+			break;
+		}
+		case 1:
+			ret = imp_read(f->imp, h, off, len, &sum);
+			note(f, "importer READ %ld off %#lx", h, off, ret);
+			break;
+		case 2:
+			ret = imp_fill(f->imp, h, next(f), off, len);
+			note(f, "importer FILL %ld off %#lx", h, off, ret);
+			break;
+		default:
+			ret = imp_handle_op(f->imp, VDMABUF_IMPORTER_IOCTL_RELEASE, (__u32)next(f));
+			note(f, "importer RELEASE random %ld %ld", 0, 0, ret);
+			break;
+		}
+		expect(f, "importer ioctl", ret, E_IMPORTER);
+		break;
+	}
 	default: {
 		/* Unknown ioctls on every file of ours. */
 		unsigned long cmd = _IOC(_IOC_READ | _IOC_WRITE, pick(f, 2) ? 0xB9 : 'b',
@@ -338,8 +373,8 @@ static void op_other(struct fuzzer *f)
 	struct slot *s = &f->slots[pick(f, SLOTS)];
 	int ret;
 
-	switch (pick(f, 5)) {
-	case 0:
+	switch (pick(f, 20)) {
+	case 0 ... 3:
 		/* Close in any order: the import and the mapping keep the buffer. */
 		if (s->fd >= 0) {
 			note(f, "close fd %ld %ld", s->fd, 0, 0);
@@ -348,7 +383,7 @@ static void op_other(struct fuzzer *f)
 			drop_slot(f, s);
 		}
 		break;
-	case 1:
+	case 4 ... 7:
 		if (f->vgem >= 0 && s->fd >= 0) {
 			ret = vgem_import(f->vgem, s->fd);
 			note(f, "vgem import %ld %ld", s->fd, 0, ret);
@@ -357,7 +392,7 @@ static void op_other(struct fuzzer *f)
 				vgem_close_handle(f->vgem, ret);
 		}
 		break;
-	case 2:
+	case 8 ... 11:
 		/* A sw_sync gate on a buffer, signalled a little later. */
 		if (f->timeline >= 0 && s->fd >= 0) {
 			struct sw_sync_create_fence_data c = { .value = f->sw_value + 1 };
@@ -376,7 +411,7 @@ static void op_other(struct fuzzer *f)
 			f->sw_value++;
 		}
 		break;
-	case 3: {
+	case 12: {
 		/* A child that does a little and exits or is killed, with our fds. */
 		pid_t pid = fork();
 		int status;
@@ -442,6 +477,15 @@ static int fuzz_process(uint64_t seed, unsigned long calls, double seconds)
 		default:
 			op_other(&f);
 			break;
+		}
+		/* Fences signal soon, as a device's would: waits on them stay short. */
+		if (i % 8 == 7) {
+			/* Now and then one is left to its timeout instead. */
+			for (int j = 0; j < SLOTS; j++) {
+				if (f.fences[j] >= 0 && pick(&f, 8))
+					vdmabuf_signal(f.dev, f.fences[j], 0);
+				f.fences[j] = -1;
+			}
 		}
 		if (i % 64 == 0) {
 			clock_gettime(CLOCK_MONOTONIC, &t);
