@@ -3,6 +3,6 @@
 # make stress: the race tests of make check's stress plan, each running ten times longer.
 . "$(dirname "$0")/lib.sh"
 
-VM_TIMEOUT=${VM_TIMEOUT:-1800}
+VM_TIMEOUT=${VM_TIMEOUT:-4000}
 export VM_TIMEOUT
 exec sh "$TOP/scripts/vm.sh" stress-long
