@@ -21,6 +21,13 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/*
+ * The harness kills a test after TEST_TIMEOUT_DEFAULT (30 s); make stress runs each test for
+ * minutes. Each test ends on its own after VDMABUF_STRESS_SECONDS; this only bounds a hang, as
+ * do the VM's step and VM timeouts.
+ */
+#define STRESS_TIMEOUT 1800
+
 static double stress_seconds(void)
 {
 	return env_long("VDMABUF_STRESS_SECONDS", 4);
@@ -102,7 +109,7 @@ FIXTURE_TEARDOWN(stress)
  */
 #define WRITER_PAGES 1024
 
-TEST_F(stress, writer_vs_migrate_loses_no_write)
+TEST_F_TIMEOUT(stress, writer_vs_migrate_loses_no_write, STRESS_TIMEOUT)
 {
 	size_t size = WRITER_PAGES * PAGE;
 	long rounds = 0, lost = 0, i;
@@ -159,7 +166,7 @@ TEST_F(stress, writer_vs_migrate_loses_no_write)
  */
 #define MAPPER_PAGES 64
 
-TEST_F(stress, mmap_fork_vs_migrate_keeps_every_write)
+TEST_F_TIMEOUT(stress, mmap_fork_vs_migrate_keeps_every_write, STRESS_TIMEOUT)
 {
 	size_t size = MAPPER_PAGES * PAGE;
 	uint32_t expect[MAPPER_PAGES] = { 0 };
@@ -232,7 +239,7 @@ TEST_F(stress, mmap_fork_vs_migrate_keeps_every_write)
  * destination back, over and over with new patterns, while another thread migrates both buffers.
  * Both are dynamic imports, so migrations invalidate them; every copy must arrive intact.
  */
-TEST_F(stress, importer_fenced_copy_vs_migrate_keeps_data)
+TEST_F_TIMEOUT(stress, importer_fenced_copy_vs_migrate_keeps_data, STRESS_TIMEOUT)
 {
 	size_t size = 64 * PAGE;
 	struct buffer src, dst;
@@ -379,7 +386,7 @@ static void *churn_migrate_loop(void *arg)
 	return NULL;
 }
 
-TEST_F(stress, create_import_close_vs_limits_returns_to_zero)
+TEST_F_TIMEOUT(stress, create_import_close_vs_limits_returns_to_zero, STRESS_TIMEOUT)
 {
 	struct churn c = {
 		.dev = self->dev,
@@ -485,7 +492,7 @@ static int fence_process(int buf, double seconds)
 	return failures > 99 ? 99 : failures;
 }
 
-TEST_F(stress, fences_from_many_processes_all_signal_right)
+TEST_F_TIMEOUT(stress, fences_from_many_processes_all_signal_right, STRESS_TIMEOUT)
 {
 	double seconds = stress_seconds();
 	pid_t pids[FENCE_PROCS];
@@ -543,7 +550,7 @@ static void *attach_writer_loop(void *arg)
 	return NULL;
 }
 
-TEST_F(stress, write_fence_added_during_submission_is_waited_for)
+TEST_F_TIMEOUT(stress, write_fence_added_during_submission_is_waited_for, STRESS_TIMEOUT)
 {
 	struct writer_race r = { .dev = self->dev, .handle = -1 };
 	long rounds = 0, raced = 0, bad = 0;
@@ -761,7 +768,7 @@ static void engine_bystander(int kind, struct buffer *bufs, struct engine_shared
 	close(dev);
 }
 
-TEST_F(stress, engine_copies_from_many_processes_keep_order_and_data)
+TEST_F_TIMEOUT(stress, engine_copies_from_many_processes_keep_order_and_data, STRESS_TIMEOUT)
 {
 	enum exporter kinds[4] = { VDMABUF, UDMABUF, HEAP, VGEM };
 	struct buffer bufs[ENGINE_BUFFERS];
