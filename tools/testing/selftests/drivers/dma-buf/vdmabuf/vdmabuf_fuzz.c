@@ -460,7 +460,7 @@ static int fuzz_process(uint64_t seed, unsigned long calls, double seconds)
 		f.fences[i] = -1;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (i = 0; i < calls && !f.failed; i++) {
+	for (i = 0; f.calls < calls && !f.failed; i++) {
 		switch (pick(&f, 10)) {
 		case 0 ... 1:
 			op_create(&f);
