@@ -30,9 +30,9 @@ use crate::{
     },
     stats::{
         BufferAccount,
+        ByteAccount, //
         Live,
         Stats,
-        Transient, //
     },
 };
 use core::ptr::NonNull;
@@ -124,6 +124,24 @@ impl VdmaBuffer {
     }
 }
 
+impl State {
+    /// Returns the kernel mapping of the pages, made now if there is none yet.
+    fn kmap(&mut self) -> Result<&Vmap> {
+        if self.kmap.is_none() {
+            self.kmap = Some(Vmap::new(self.pages.clone())?);
+        }
+        // Set just above if it was not.
+        self.kmap.as_ref().ok_or(ENOMEM)
+    }
+
+    /// Drops the kernel mapping once no device is attached and the buffer is not vmapped.
+    fn release_unused_kmap(&mut self) {
+        if self.attachments == 0 && !self.vmapped {
+            self.kmap = None;
+        }
+    }
+}
+
 impl VdmaBuffer {
     /// Calls `f` with the kernel mapping if the core has the buffer vmapped.
     fn with_vmapped(&self, f: impl FnOnce(&Vmap)) {
@@ -146,7 +164,7 @@ impl VdmaBuffer {
 /// both copies exist the new one counts against `max_total` (`ENOSPC`).
 pub(crate) fn migrate(buf: &Exported<VdmaBuffer>, max_total: usize) -> Result {
     let data = buf.data();
-    let _transient = Transient::new(data.stats, buf.size(), max_total)?;
+    let _second_copy = ByteAccount::new(data.stats, buf.size(), max_total)?;
     // Allocate outside the lock: a large allocation may take a while.
     let new = Arc::new(Pages::alloc(buf.size())?, GFP_KERNEL)?;
     let locked = buf.lock()?;
@@ -210,9 +228,7 @@ impl Exporter for VdmaBuffer {
 
     fn attach(buf: &Exported<Self>, _attach: &Attachment) -> Result<AttachData> {
         let mut state = buf.data().state.lock();
-        if state.kmap.is_none() {
-            state.kmap = Some(Vmap::new(state.pages.clone())?);
-        }
+        state.kmap()?;
         state.attachments += 1;
         Ok(AttachData {
             _live: Live::new(&buf.data().stats.attachments),
@@ -222,9 +238,7 @@ impl Exporter for VdmaBuffer {
     fn detach(buf: &Exported<Self>, _attach: &Attachment, _data: &AttachData) {
         let mut state = buf.data().state.lock();
         state.attachments = state.attachments.saturating_sub(1);
-        if state.attachments == 0 && !state.vmapped {
-            state.kmap = None;
-        }
+        state.release_unused_kmap();
     }
 
     fn pin(buf: &Locked<'_, Self>, _attach: &Attachment) -> Result {
@@ -296,17 +310,9 @@ impl Exporter for VdmaBuffer {
 
     fn vmap(buf: &Locked<'_, Self>) -> Result<NonNull<u8>> {
         let mut state = buf.data().state.lock();
-        // Prepared by `attach` for every attached importer. Only a kernel user that vmaps
-        // without attaching gets here without one, and that allocation may fail.
-        let addr = match &state.kmap {
-            Some(kmap) => kmap.addr(),
-            None => {
-                let kmap = Vmap::new(state.pages.clone())?;
-                let addr = kmap.addr();
-                state.kmap = Some(kmap);
-                addr
-            }
-        };
+        // Made by `attach` for every attached importer. Only a kernel user that vmaps without
+        // attaching gets here without one, and that allocation may fail.
+        let addr = state.kmap()?.addr();
         state.vmapped = true;
         Ok(addr)
     }
@@ -314,9 +320,7 @@ impl Exporter for VdmaBuffer {
     fn vunmap(buf: &Locked<'_, Self>, _addr: NonNull<u8>) {
         let mut state = buf.data().state.lock();
         state.vmapped = false;
-        if state.attachments == 0 {
-            state.kmap = None;
-        }
+        state.release_unused_kmap();
     }
 }
 

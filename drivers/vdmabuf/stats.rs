@@ -84,8 +84,8 @@ impl Debugfs {
 
 /// One live buffer counted against the limits; uncounted on drop.
 pub(crate) struct BufferAccount {
-    stats: &'static Stats,
-    size: i64,
+    /// The buffer's bytes; uncounted when this drops.
+    bytes: ByteAccount,
 }
 
 impl BufferAccount {
@@ -97,22 +97,18 @@ impl BufferAccount {
         max_buffers: usize,
         max_total: usize,
     ) -> Result<Self> {
-        let size = i64::try_from(size).map_err(|_| EINVAL)?;
-        let bytes = Transient::count(stats, size, max_total)?;
+        let bytes = ByteAccount::new(stats, size, max_total)?;
         if !add_within(&stats.buffers, 1, max_buffers) {
             // Dropping `bytes` takes the bytes out of the count again.
             return Err(ENOSPC);
         }
-        // The bytes are the account's now.
-        core::mem::forget(bytes);
-        Ok(Self { stats, size })
+        Ok(Self { bytes })
     }
 }
 
 impl Drop for BufferAccount {
     fn drop(&mut self) {
-        self.stats.buffers.add(-1, Relaxed);
-        self.stats.bytes.add(-self.size, Relaxed);
+        self.bytes.stats.buffers.add(-1, Relaxed);
     }
 }
 
@@ -133,20 +129,17 @@ fn add_within(counter: &Atomic<i64>, n: i64, max: usize) -> bool {
     }
 }
 
-/// Bytes held for a while on top of the live buffers (a migration's second copy), counted
-/// against the same total; uncounted on drop.
-pub(crate) struct Transient {
+/// Bytes counted against the total: a live buffer's, or a migration's second copy while it
+/// exists; uncounted on drop.
+pub(crate) struct ByteAccount {
     stats: &'static Stats,
     size: i64,
 }
 
-impl Transient {
+impl ByteAccount {
     /// Counts `size` more bytes in `stats`, or fails with `ENOSPC` past `max_total`.
     pub(crate) fn new(stats: &'static Stats, size: usize, max_total: usize) -> Result<Self> {
-        Self::count(stats, i64::try_from(size).map_err(|_| EINVAL)?, max_total)
-    }
-
-    fn count(stats: &'static Stats, size: i64, max_total: usize) -> Result<Self> {
+        let size = i64::try_from(size).map_err(|_| EINVAL)?;
         if !add_within(&stats.bytes, size, max_total) {
             return Err(ENOSPC);
         }
@@ -154,7 +147,7 @@ impl Transient {
     }
 }
 
-impl Drop for Transient {
+impl Drop for ByteAccount {
     fn drop(&mut self) {
         self.stats.bytes.add(-self.size, Relaxed);
     }
