@@ -24,6 +24,7 @@ use crate::{
         },
         vmap::Vmap,
     },
+    format::Image,
     registry::{
         Registry,
         Tracked, //
@@ -67,6 +68,8 @@ pub(crate) struct VdmaBuffer {
     _account: BufferAccount,
     /// The debugfs listing of live buffers and this buffer's entry in it.
     tracked: Option<(Arc<Registry>, Arc<Tracked>)>,
+    /// The image layout of a format-aware buffer.
+    image: Option<Image>,
 }
 
 #[pinned_drop]
@@ -97,12 +100,13 @@ struct State {
 }
 
 impl VdmaBuffer {
-    /// Returns the initialiser of a buffer over `pages`, counted by `account` in `stats` and,
-    /// if given, listed in a registry.
+    /// Returns the initialiser of a buffer over `pages`, counted by `account` in `stats`, with
+    /// its image layout if it has one and, if given, listed in a registry.
     pub(crate) fn new(
         pages: Pages,
         stats: &'static Stats,
         account: BufferAccount,
+        image: Option<Image>,
         tracked: Option<(Arc<Registry>, Arc<Tracked>)>,
     ) -> Result<impl PinInit<Self, Error>> {
         let pages = Arc::new(pages, GFP_KERNEL)?;
@@ -120,7 +124,13 @@ impl VdmaBuffer {
             stats,
             _account: account,
             tracked,
+            image,
         }? Error))
+    }
+
+    /// Returns the image layout of a format-aware buffer.
+    pub(crate) fn image(&self) -> Option<&Image> {
+        self.image.as_ref()
     }
 }
 
@@ -165,8 +175,11 @@ impl VdmaBuffer {
 pub(crate) fn migrate(buf: &Exported<VdmaBuffer>, max_total: usize) -> Result {
     let data = buf.data();
     let _second_copy = ByteAccount::new(data.stats, buf.size(), max_total)?;
-    // Allocate outside the lock: a large allocation may take a while.
-    let new = Arc::new(Pages::alloc(buf.size())?, GFP_KERNEL)?;
+    // Allocate outside the lock: a large allocation may take a while. The new pages are of the
+    // same kind: a contiguous buffer stays contiguous.
+    let current = data.state.lock().pages.clone();
+    let new = Arc::new(current.alloc_like()?, GFP_KERNEL)?;
+    drop(current);
     let locked = buf.lock()?;
     {
         // Pins and kernel mappings are made under the reservation lock, so this holds until
@@ -345,7 +358,7 @@ mod tests {
     fn export(size: usize) -> Result<ARef<Exported<VdmaBuffer>>> {
         let account = BufferAccount::new(&TEST_STATS, size, usize::MAX, usize::MAX)?;
         Exported::export(
-            VdmaBuffer::new(Pages::alloc(size)?, &TEST_STATS, account, None)?,
+            VdmaBuffer::new(Pages::alloc(size)?, &TEST_STATS, account, None, None)?,
             ExportOptions {
                 size,
                 writable: true,

@@ -2,7 +2,10 @@
 
 //! An open `/dev/vdmabuf`: one function per ioctl.
 
-use crate::dma_buf::uapi::install_new_fd;
+use crate::dma_buf::uapi::{
+    install_new_fd,
+    install_new_fds, //
+};
 use crate::{
     buffer::{
         self,
@@ -10,6 +13,7 @@ use crate::{
     },
     dma_buf::{
         buffer::DmaBuf,
+        errno::no_data,
         exporter::{
             ExportOptions,
             Exported, //
@@ -18,13 +22,21 @@ use crate::{
             MiscRegistration,
             SharedData, //
         },
-        pages::Pages,
+        pages::{
+            Pages,
+            MAX_CONTIGUOUS, //
+        },
         resv::Usage,
     },
     fences::{
         self,
         AttachRequest,
         FenceTable, //
+    },
+    format::{
+        Image,
+        Layout,
+        Name, //
     },
     registry::{
         Registry,
@@ -47,10 +59,12 @@ use kernel::{
         MiscDeviceRegistration, //
     },
     prelude::*,
+    str::CString,
     sync::{aref::ARef, atomic::Relaxed, Arc},
     uaccess::{
         UserPtr,
-        UserSlice, //
+        UserSlice,
+        UserSliceWriter, //
     },
 };
 
@@ -85,6 +99,8 @@ impl MiscDevice for VdmabufFile {
             uapi::IOCTL_MIGRATE => migrate(user, Limits::get().max_total),
             uapi::IOCTL_FENCE_ATTACH => me.fence_attach(user),
             uapi::IOCTL_FENCE_SIGNAL => me.fence_signal(user),
+            uapi::IOCTL_CREATE_FORMAT => create_format(user, &me.registry),
+            uapi::IOCTL_GET_FORMAT => get_format(user),
             _ => Err(ENOTTY),
         }
     }
@@ -128,21 +144,34 @@ impl VdmabufFile {
     }
 }
 
-/// IOCTL: create: allocate a zeroed buffer and return it as a new dma-buf file descriptor.
-fn create(user: UserSlice, registry: &Arc<Registry>) -> Result<isize> {
-    let (mut reader, mut writer) = user.reader_writer();
-    let mut args: uapi::Create = reader.read()?;
+/// Allocates a zeroed buffer as `req` asks, with its layout if it has one, lists it in
+/// `registry` and exports it.
+fn make_buffer(
+    registry: &Arc<Registry>,
+    req: &uapi::CreateRequest,
+    image: Option<Image>,
+) -> Result<ARef<Exported<VdmaBuffer>>> {
     let limits = Limits::get();
-    let req = args.validate(limits.max_size)?;
     let account = BufferAccount::new(&STATS, req.size, limits.max_buffers, limits.max_total)?;
-
-    let pages = Pages::alloc(req.size)?;
-    let tracked = Tracked::new(req.size)?;
+    let pages = if req.contiguous {
+        Pages::alloc_contiguous(req.size)?
+    } else {
+        Pages::alloc(req.size)?
+    };
+    let tracked = Tracked::new(req.size, image.clone())?;
+    let name = match &image {
+        Some(i) => Some(CString::try_from_fmt(fmt!(
+            "{}",
+            Name(&i.layout, i.buffer)
+        ))?),
+        None => None,
+    };
     let buf = Exported::export(
         VdmaBuffer::new(
             pages,
             &STATS,
             account,
+            image,
             Some((registry.clone(), tracked.clone())),
         )?,
         ExportOptions {
@@ -150,16 +179,125 @@ fn create(user: UserSlice, registry: &Arc<Registry>) -> Result<isize> {
             writable: req.rdwr,
         },
     )?;
+    if let Some(name) = name {
+        buf.set_name(&name)?;
+    }
     // CAST: Inode numbers fit in an `i64`.
     tracked.ino.store(buf.inode_number() as i64, Relaxed);
     registry.add(tracked)?;
+    Ok(buf)
+}
 
-    let flags = if req.cloexec { O_CLOEXEC } else { 0 };
-    install_new_fd(flags, |fd| {
+fn fd_flags(req: &uapi::CreateRequest) -> u32 {
+    if req.cloexec {
+        O_CLOEXEC
+    } else {
+        0
+    }
+}
+
+/// IOCTL: create: allocate a zeroed buffer and return it as a new dma-buf file descriptor.
+fn create(user: UserSlice, registry: &Arc<Registry>) -> Result<isize> {
+    let (mut reader, mut writer) = user.reader_writer();
+    let mut args: uapi::Create = reader.read()?;
+    let req = args.validate(Limits::get().max_size)?;
+    let buf = make_buffer(registry, &req, None)?;
+    install_new_fd(fd_flags(&req), |fd| {
         args.fd = fd;
         writer.write(&args)?;
         Ok(ARef::from(buf.file()))
     })?;
+    Ok(0)
+}
+
+/// IOCTL: create_format: allocate a zeroed image in a DRM format, in one dma-buf or one per
+/// plane, and return the dma-buf file descriptors and the plane layout.
+fn create_format(user: UserSlice, registry: &Arc<Registry>) -> Result<isize> {
+    let (mut reader, mut writer) = user.reader_writer();
+    let args: uapi::CreateFormat = reader.read()?;
+    let (layout_req, req) = args.validate()?;
+    let max_size = Limits::get().max_size;
+    let layout = Arc::new(Layout::new(&layout_req, max_size)?, GFP_KERNEL)?;
+    if req.contiguous && layout.buffer_sizes.iter().any(|&s| s > MAX_CONTIGUOUS) {
+        return Err(EINVAL);
+    }
+    let make = |buffer: usize| {
+        let image = Image {
+            layout: layout.clone(),
+            buffer,
+        };
+        let req = uapi::CreateRequest {
+            size: layout.buffer_sizes[buffer],
+            ..req
+        };
+        make_buffer(registry, &req, Some(image))
+    };
+    // Every dma-buf is made before any descriptor is installed: all or none.
+    let report = |fds: &[i32], mut args: uapi::CreateFormat, writer: &mut UserSliceWriter| {
+        // CAST: At most `MAX_PLANES`.
+        args.num_planes = layout.num_planes as u32;
+        args.size = layout.total_size() as u64;
+        args.planes = [uapi::Plane::UNUSED; uapi::MAX_PLANES];
+        for (i, p) in layout.planes.iter().enumerate().take(layout.num_planes) {
+            args.planes[i] = uapi::Plane::new(fds[p.buffer], p);
+        }
+        writer.write(&args)
+    };
+    let flags = fd_flags(&req);
+    match layout.buffers {
+        1 => {
+            let b0 = make(0)?;
+            install_new_fds::<1>(flags, |fds| {
+                report(&fds, args, &mut writer)?;
+                Ok([ARef::from(b0.file())])
+            })?
+        }
+        2 => {
+            let (b0, b1) = (make(0)?, make(1)?);
+            install_new_fds::<2>(flags, |fds| {
+                report(&fds, args, &mut writer)?;
+                Ok([ARef::from(b0.file()), ARef::from(b1.file())])
+            })?
+        }
+        3 => {
+            let (b0, b1, b2) = (make(0)?, make(1)?, make(2)?);
+            install_new_fds::<3>(flags, |fds| {
+                report(&fds, args, &mut writer)?;
+                Ok([
+                    ARef::from(b0.file()),
+                    ARef::from(b1.file()),
+                    ARef::from(b2.file()),
+                ])
+            })?
+        }
+        _ => return Err(EINVAL),
+    }
+    Ok(0)
+}
+
+/// IOCTL: get_format: return the layout a vdmabuf dma-buf was created with.
+fn get_format(user: UserSlice) -> Result<isize> {
+    let (mut reader, mut writer) = user.reader_writer();
+    let mut args: uapi::FormatInfo = reader.read()?;
+    if args.flags != 0 || args.pad != 0 {
+        return Err(EINVAL);
+    }
+    let dmabuf = DmaBuf::get(args.fd)?;
+    let buf = dmabuf.downcast::<VdmaBuffer>().ok_or(EINVAL)?;
+    let image = buf.data().image().ok_or_else(no_data)?;
+    let l = &image.layout;
+    args.width = l.width;
+    args.height = l.height;
+    args.fourcc = l.fourcc.0;
+    // CAST: At most `MAX_PLANES`.
+    args.num_planes = l.num_planes as u32;
+    args.modifier = l.modifier;
+    args.plane_mask = l.plane_mask(image.buffer);
+    args.planes = [uapi::Plane::UNUSED; uapi::MAX_PLANES];
+    for (i, p) in l.planes.iter().enumerate().take(l.num_planes) {
+        args.planes[i] = uapi::Plane::new(-1, p);
+    }
+    writer.write(&args)?;
     Ok(0)
 }
 

@@ -6,7 +6,10 @@
 //! Physical addresses are kernel addresses, which upstream keeps out of debugfs too: the listing
 //! shows them only if the module was loaded with `show_phys=1` (test kernels), and `-` otherwise.
 
-use crate::dma_buf::pages::Pages;
+use crate::{
+    dma_buf::pages::Pages,
+    format::Image, //
+};
 use core::fmt;
 use kernel::{
     new_mutex,
@@ -31,17 +34,21 @@ pub(crate) struct Tracked {
     pub(crate) first_phys: Atomic<i64>,
     /// Number of page blocks.
     pub(crate) blocks: Atomic<i64>,
+    /// The image layout of a format-aware buffer.
+    image: Option<Image>,
 }
 
 impl Tracked {
-    /// A record for a buffer of `size` bytes; the rest is set once known.
-    pub(crate) fn new(size: usize) -> Result<Arc<Self>> {
+    /// A record for a buffer of `size` bytes, with its layout if it has one; the rest is set
+    /// once known.
+    pub(crate) fn new(size: usize, image: Option<Image>) -> Result<Arc<Self>> {
         Ok(Arc::new(
             Self {
                 ino: Atomic::new(0),
                 size,
                 first_phys: Atomic::new(0),
                 blocks: Atomic::new(0),
+                image,
             },
             GFP_KERNEL,
         )?)
@@ -94,9 +101,12 @@ impl Registry {
         }
     }
 
-    /// Writes one line per buffer: inode, size, blocks, first physical address (or `-`).
+    /// Writes one line per buffer: inode, size, blocks, first physical address (or `-`), and
+    /// the layout (`-` for a buffer made without a format, else as [`ShowLayout`] writes it).
+    ///
+    /// [`ShowLayout`]: crate::format::ShowLayout
     pub(crate) fn show(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "ino size blocks first_phys")?;
+        writeln!(f, "ino size blocks first_phys layout")?;
         for t in self.list.lock().iter() {
             write!(
                 f,
@@ -107,9 +117,13 @@ impl Registry {
             )?;
             if self.show_phys {
                 // CAST: Bit-for-bit, see `set_backing`.
-                writeln!(f, "{:#x}", t.first_phys.load(Relaxed) as u64)?;
+                write!(f, "{:#x} ", t.first_phys.load(Relaxed) as u64)?;
             } else {
-                writeln!(f, "-")?;
+                write!(f, "- ")?;
+            }
+            match &t.image {
+                Some(image) => f.write_fmt(fmt!("{image}\n"))?,
+                None => writeln!(f, "-")?,
             }
         }
         Ok(())

@@ -2,7 +2,14 @@
 
 //! The uAPI of `/dev/vdmabuf`, mirroring `include/uapi/linux/vdmabuf.h`, and its validation.
 
-use crate::dma_buf::uapi::uapi_struct;
+use crate::dma_buf::{
+    pages::MAX_CONTIGUOUS,
+    uapi::uapi_struct, //
+};
+use crate::format::{
+    LayoutRequest,
+    PlaneLayout, //
+};
 use kernel::{
     ioctl::{
         _IOW,
@@ -18,7 +25,14 @@ const IOCTL_BASE: u32 = 0xB9;
 pub(crate) const CREATE_CLOEXEC: u32 = 1 << 0;
 /// `VDMABUF_CREATE_RDWR`: open the dma-buf read-write.
 pub(crate) const CREATE_RDWR: u32 = 1 << 1;
-const CREATE_FLAGS: u32 = CREATE_CLOEXEC | CREATE_RDWR;
+/// `VDMABUF_CREATE_CONTIGUOUS`: physically contiguous memory.
+pub(crate) const CREATE_CONTIGUOUS: u32 = 1 << 2;
+const CREATE_FLAGS: u32 = CREATE_CLOEXEC | CREATE_RDWR | CREATE_CONTIGUOUS;
+/// `VDMABUF_FORMAT_DISJOINT`: one dma-buf per plane.
+pub(crate) const FORMAT_DISJOINT: u32 = 1 << 3;
+const CREATE_FORMAT_FLAGS: u32 = CREATE_FLAGS | FORMAT_DISJOINT;
+/// `VDMABUF_MAX_PLANES`.
+pub(crate) const MAX_PLANES: usize = 4;
 
 uapi_struct! {
     /// `struct vdmabuf_create`.
@@ -53,6 +67,65 @@ uapi_struct! {
         sync_file: i32,
         /// Must be zero.
         pad: u32,
+    }
+    /// `struct vdmabuf_plane`.
+    Plane {
+        /// The dma-buf holding the plane, or -1.
+        fd: i32,
+        /// Byte offset in that dma-buf.
+        offset: u32,
+        /// Bytes per row.
+        stride: u32,
+        /// Must be zero.
+        pad: u32,
+        /// Bytes of the plane.
+        size: u64,
+    }
+    /// `struct vdmabuf_create_format`.
+    CreateFormat {
+        /// Width in pixels.
+        width: u32,
+        /// Height in pixels.
+        height: u32,
+        /// DRM format code.
+        fourcc: u32,
+        /// `VDMABUF_CREATE_*` and `VDMABUF_FORMAT_*` flags.
+        flags: u32,
+        /// DRM format modifier.
+        modifier: u64,
+        /// Stride alignment, 0 for the default.
+        stride_align: u32,
+        /// The returned number of planes.
+        num_planes: u32,
+        /// The returned total size.
+        size: u64,
+        /// The returned planes.
+        planes: [Plane; MAX_PLANES],
+        /// Must be zero.
+        pad: u64,
+    }
+    /// `struct vdmabuf_format_info`.
+    FormatInfo {
+        /// The dma-buf file descriptor.
+        fd: i32,
+        /// Must be zero.
+        flags: u32,
+        /// Width in pixels.
+        width: u32,
+        /// Height in pixels.
+        height: u32,
+        /// DRM format code.
+        fourcc: u32,
+        /// Number of planes.
+        num_planes: u32,
+        /// DRM format modifier.
+        modifier: u64,
+        /// The planes this dma-buf holds.
+        plane_mask: u32,
+        /// Must be zero.
+        pad: u32,
+        /// Every plane of the image.
+        planes: [Plane; MAX_PLANES],
     }
     /// `struct vdmabuf_fence_signal`.
     FenceSignal {
@@ -92,6 +165,10 @@ pub(crate) const IOCTL_MIGRATE: u32 = _IOW::<Migrate>(IOCTL_BASE, 0x01);
 pub(crate) const IOCTL_FENCE_ATTACH: u32 = _IOWR::<FenceAttach>(IOCTL_BASE, 0x02);
 /// `VDMABUF_IOCTL_FENCE_SIGNAL`.
 pub(crate) const IOCTL_FENCE_SIGNAL: u32 = _IOW::<FenceSignal>(IOCTL_BASE, 0x03);
+/// `VDMABUF_IOCTL_CREATE_FORMAT`.
+pub(crate) const IOCTL_CREATE_FORMAT: u32 = _IOWR::<CreateFormat>(IOCTL_BASE, 0x04);
+/// `VDMABUF_IOCTL_GET_FORMAT`.
+pub(crate) const IOCTL_GET_FORMAT: u32 = _IOWR::<FormatInfo>(IOCTL_BASE, 0x05);
 
 /// A validated creation request.
 #[derive(Debug, PartialEq, Eq)]
@@ -102,6 +179,18 @@ pub(crate) struct CreateRequest {
     pub(crate) cloexec: bool,
     /// Whether the dma-buf file is read-write.
     pub(crate) rdwr: bool,
+    /// Whether the memory is physically contiguous.
+    pub(crate) contiguous: bool,
+}
+
+/// What the flags of a creation request ask for.
+fn buffer_flags(flags: u32, size: usize) -> CreateRequest {
+    CreateRequest {
+        size,
+        cloexec: flags & CREATE_CLOEXEC != 0,
+        rdwr: flags & CREATE_RDWR != 0,
+        contiguous: flags & CREATE_CONTIGUOUS != 0,
+    }
 }
 
 impl Create {
@@ -114,12 +203,56 @@ impl Create {
         if size == 0 || size % PAGE_SIZE != 0 || size > max_size {
             return Err(EINVAL);
         }
-        Ok(CreateRequest {
-            size,
-            cloexec: self.flags & CREATE_CLOEXEC != 0,
-            rdwr: self.flags & CREATE_RDWR != 0,
-        })
+        let req = buffer_flags(self.flags, size);
+        if req.contiguous && size > MAX_CONTIGUOUS {
+            return Err(EINVAL);
+        }
+        Ok(req)
     }
+}
+
+impl CreateFormat {
+    /// Checks flags and padding; returns the layout request and what each dma-buf gets (its
+    /// size still 0: the layout decides it).
+    pub(crate) fn validate(&self) -> Result<(LayoutRequest, CreateRequest)> {
+        if self.flags & !CREATE_FORMAT_FLAGS != 0
+            || self.pad != 0
+            || self.planes.iter().any(|p| p.pad != 0)
+        {
+            return Err(EINVAL);
+        }
+        let layout = LayoutRequest {
+            width: self.width,
+            height: self.height,
+            fourcc: self.fourcc,
+            modifier: self.modifier,
+            stride_align: self.stride_align,
+            disjoint: self.flags & FORMAT_DISJOINT != 0,
+        };
+        Ok((layout, buffer_flags(self.flags, 0)))
+    }
+}
+
+impl Plane {
+    /// The uAPI description of a plane held in the dma-buf `fd`.
+    pub(crate) fn new(fd: i32, p: &PlaneLayout) -> Self {
+        Self {
+            fd,
+            offset: p.offset,
+            stride: p.stride,
+            pad: 0,
+            size: p.size,
+        }
+    }
+
+    /// An unused entry.
+    pub(crate) const UNUSED: Self = Self {
+        fd: -1,
+        offset: 0,
+        stride: 0,
+        pad: 0,
+        size: 0,
+    };
 }
 
 #[kunit_tests(vdmabuf_uapi)]
@@ -167,7 +300,7 @@ mod tests {
 
     #[test]
     fn create_rejects_unknown_flags_and_padding() {
-        for bit in 2..32 {
+        for bit in 3..32 {
             assert_eq!(
                 create(PAGE_SIZE as u64, 1 << bit, 0).validate(LIMIT),
                 Err(EINVAL)
@@ -177,6 +310,50 @@ mod tests {
             create(PAGE_SIZE as u64, 0, 1 << 63).validate(LIMIT),
             Err(EINVAL)
         );
+    }
+
+    #[test]
+    fn contiguous_has_its_own_limit() -> Result {
+        let big = 64 * MAX_CONTIGUOUS;
+        let req = create(MAX_CONTIGUOUS as u64, CREATE_CONTIGUOUS, 0).validate(big)?;
+        assert!(req.contiguous);
+        let over = (MAX_CONTIGUOUS + PAGE_SIZE) as u64;
+        assert_eq!(
+            create(over, CREATE_CONTIGUOUS, 0).validate(big),
+            Err(EINVAL)
+        );
+        assert!(create(over, 0, 0).validate(big).is_ok());
+        Ok(())
+    }
+
+    #[test]
+    fn create_format_checks_flags_and_padding() -> Result {
+        let ok = CreateFormat {
+            width: 64,
+            height: 64,
+            fourcc: 0,
+            flags: FORMAT_DISJOINT | CREATE_RDWR,
+            modifier: 0,
+            stride_align: 0,
+            num_planes: 0,
+            size: 0,
+            planes: [Plane::UNUSED; MAX_PLANES],
+            pad: 0,
+        };
+        let (layout, req) = ok.validate()?;
+        assert!(layout.disjoint && req.rdwr && !req.cloexec);
+        for bit in 4..32 {
+            let bad = CreateFormat {
+                flags: 1 << bit,
+                ..ok
+            };
+            assert_eq!(bad.validate().err(), Some(EINVAL));
+        }
+        assert_eq!(CreateFormat { pad: 1, ..ok }.validate().err(), Some(EINVAL));
+        let mut planes = [Plane::UNUSED; MAX_PLANES];
+        planes[3].pad = 1;
+        assert_eq!(CreateFormat { planes, ..ok }.validate().err(), Some(EINVAL));
+        Ok(())
     }
 
     #[test]
@@ -209,5 +386,8 @@ mod tests {
         assert_eq!(IOCTL_MIGRATE, 0x4008_b901);
         assert_eq!(IOCTL_FENCE_ATTACH, 0xc018_b902);
         assert_eq!(IOCTL_FENCE_SIGNAL, 0x4010_b903);
+        // 144- and 136-byte structs.
+        assert_eq!(IOCTL_CREATE_FORMAT, 0xc090_b904);
+        assert_eq!(IOCTL_GET_FORMAT, 0xc088_b905);
     }
 }

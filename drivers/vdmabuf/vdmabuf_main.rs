@@ -10,6 +10,7 @@ mod buffer;
 mod dma_buf;
 mod fences;
 mod file;
+mod format;
 mod registry;
 mod stats;
 mod uapi;

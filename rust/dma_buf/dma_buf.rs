@@ -23,6 +23,8 @@ pub(crate) mod errno;
 #[cfg(dma_buf_exporter)]
 pub(crate) mod exporter;
 pub(crate) mod fence;
+#[cfg(dma_buf_exporter)]
+pub(crate) mod fourcc;
 mod helpers;
 pub(crate) mod import;
 pub(crate) mod misc;

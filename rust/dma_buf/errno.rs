@@ -26,3 +26,9 @@ pub(crate) fn not_supported() -> Error {
 pub(crate) fn deadlock() -> Error {
     errno(bindings::EDEADLK)
 }
+
+/// `ENODATA`: the object has no such information attached.
+#[cfg(dma_buf_exporter)]
+pub(crate) fn no_data() -> Error {
+    errno(bindings::ENODATA)
+}

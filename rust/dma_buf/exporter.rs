@@ -18,6 +18,7 @@ mod vtable;
 use crate::dma_buf::{
     attachment::Attachment,
     buffer::DmaBuf,
+    helpers,
     resv::ResvGuard,
     sg_table::MappedSgTable,
     vma::{
@@ -35,6 +36,7 @@ use kernel::{
     dma::DataDirection,
     error::{
         from_err_ptr,
+        to_result,
         VTABLE_DEFAULT_ERROR, //
     },
     ffi::c_int,
@@ -367,6 +369,14 @@ impl<T: Exporter> Exported<T> {
     pub(crate) fn sync_mappings_for_device(&self) {
         self.lock_uninterruptible()
             .for_each_table(|table| table.sync_for_device());
+    }
+
+    /// Names the buffer, as `DMA_BUF_IOCTL_SET_NAME` does: fdinfo and the core's debugfs show the
+    /// name, at most `DMA_BUF_NAME_LEN - 1` (31) bytes of it. Userspace may rename it later.
+    pub(crate) fn set_name(&self, name: &CStr) -> Result {
+        // SAFETY: The dma-buf is valid; the helper copies `name` and swaps it in under the
+        // dma-buf's name lock, as the core's own setter does.
+        to_result(unsafe { helpers::dma_buf_set_name(self.as_raw(), name.as_char_ptr()) })
     }
 
     /// # Safety

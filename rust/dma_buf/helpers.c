@@ -8,9 +8,14 @@
 #include <linux/highmem.h>
 #include <linux/iosys-map.h>
 #include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/string.h>
 #include <linux/sync_file.h>
 #include <linux/vmalloc.h>
 #include <linux/workqueue.h>
+#if IS_ENABLED(CONFIG_DRM)
+#include <drm/drm_fourcc.h>
+#endif
 
 #include "helpers.h"
 
@@ -262,3 +267,70 @@ struct workqueue_struct *VDMABUF_RS(alloc_ordered_workqueue)(const char *name)
 {
 	return alloc_ordered_workqueue("%s", WQ_MEM_RECLAIM, name);
 }
+
+/*
+ * Allocates @nr_pages zeroed, physically contiguous pages (at most 2^MAX_PAGE_ORDER) and returns
+ * the first, or NULL. The block is split, so each page is freed on its own with __free_page();
+ * the pages beyond @nr_pages are freed here. Unlike alloc_user_pages(), this may reclaim and
+ * compact: contiguity is what the caller asked for.
+ */
+struct page *VDMABUF_RS(alloc_contig_user_pages)(unsigned long nr_pages)
+{
+	unsigned int order = get_order(nr_pages << PAGE_SHIFT);
+	struct page *page;
+	unsigned long i;
+
+	if (!nr_pages || order > MAX_PAGE_ORDER)
+		return NULL;
+	page = alloc_pages(GFP_HIGHUSER | __GFP_ZERO | __GFP_NOWARN | __GFP_RETRY_MAYFAIL, order);
+	if (!page)
+		return NULL;
+	split_page(page, order);
+	for (i = nr_pages; i < (1UL << order); i++)
+		__free_page(page + i);
+	return page;
+}
+
+/*
+ * Sets the dma-buf's name, as DMA_BUF_SET_NAME does (fdinfo and debugfs show it). Returns 0 or
+ * -ENOMEM.
+ */
+int VDMABUF_RS(dma_buf_set_name)(struct dma_buf *dmabuf, const char *name)
+{
+	/* DMA_BUF_NAME_LEN of <uapi/linux/dma-buf.h>, with the terminating NUL. */
+	const char *copy = kstrndup(name, 31, GFP_KERNEL), *old;
+
+	if (!copy)
+		return -ENOMEM;
+	spin_lock(&dmabuf->name_lock);
+	old = dmabuf->name;
+	dmabuf->name = copy;
+	spin_unlock(&dmabuf->name_lock);
+	kfree(old);
+	return 0;
+}
+
+#if IS_ENABLED(CONFIG_DRM)
+/*
+ * Describes plane @plane of @format from the kernel's format table and returns the format's
+ * number of planes. @format must be in the table: drm_format_info() WARNs otherwise. Block sizes
+ * are at least 1 (drm_format_info_block_width()); for a plane beyond the format's, the
+ * per-plane values are 0.
+ */
+unsigned int VDMABUF_RS(drm_format_plane)(u32 format, unsigned int plane,
+					  unsigned int *char_per_block, unsigned int *block_w,
+					  unsigned int *block_h, unsigned int *hsub,
+					  unsigned int *vsub)
+{
+	const struct drm_format_info *info = drm_format_info(format);
+
+	if (!info)
+		return 0;
+	*char_per_block = plane < info->num_planes ? info->char_per_block[plane] : 0;
+	*block_w = drm_format_info_block_width(info, plane);
+	*block_h = drm_format_info_block_height(info, plane);
+	*hsub = info->hsub;
+	*vsub = info->vsub;
+	return info->num_planes;
+}
+#endif

@@ -141,4 +141,21 @@ c_helpers! {
     fn alloc_ordered_workqueue(
         name: *const kernel::ffi::c_char,
     ) -> *mut bindings::workqueue_struct;
+    #[cfg(dma_buf_exporter)]
+    fn alloc_contig_user_pages(nr_pages: c_ulong) -> *mut bindings::page;
+    #[cfg(dma_buf_exporter)]
+    fn dma_buf_set_name(
+        dmabuf: *mut bindings::dma_buf,
+        name: *const kernel::ffi::c_char,
+    ) -> c_int;
+    #[cfg(all(dma_buf_exporter, CONFIG_DRM))]
+    fn drm_format_plane(
+        format: u32,
+        plane: c_uint,
+        char_per_block: *mut c_uint,
+        block_w: *mut c_uint,
+        block_h: *mut c_uint,
+        hsub: *mut c_uint,
+        vsub: *mut c_uint,
+    ) -> c_uint;
 }

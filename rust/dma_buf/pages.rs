@@ -9,6 +9,7 @@ use crate::dma_buf::helpers;
 use core::ptr::NonNull;
 use kernel::{
     bindings,
+    ffi::c_ulong,
     page::PAGE_SIZE,
     prelude::*, //
 };
@@ -20,8 +21,9 @@ pub(crate) const MAX_ORDER: u32 = bindings::MAX_PAGE_ORDER;
 ///
 /// # Invariants
 ///
-/// `page` is the first `struct page` of a block allocated with `alloc_pages(_, order)`; this
-/// object owns the block and frees it on drop.
+/// `page` is the first `struct page` of a block of `2^order` pages that this object owns and frees
+/// on drop with `__free_pages(page, order)`: a block from `alloc_pages(_, order)`, or one page of
+/// a split block (order 0).
 pub(crate) struct PageBlock {
     page: NonNull<bindings::page>,
     order: u32,
@@ -175,7 +177,12 @@ pub(crate) fn next_order(remaining: usize, max_order: u32) -> u32 {
 pub(crate) struct Pages {
     blocks: KVVec<PageBlock>,
     size: usize,
+    /// Whether the blocks are one physically contiguous run, in order.
+    contiguous: bool,
 }
+
+/// The most bytes [`Pages::alloc_contiguous`] allocates: the page allocator's largest block.
+pub(crate) const MAX_CONTIGUOUS: usize = PAGE_SIZE << MAX_ORDER;
 
 impl Pages {
     /// Allocates zeroed pages for `size` bytes (a nonzero multiple of the page size).
@@ -212,7 +219,61 @@ impl Pages {
             }
         }
         // INVARIANT: `size` was checked above and the loop ran until the blocks covered it.
-        Ok(Self { blocks, size })
+        Ok(Self {
+            blocks,
+            size,
+            contiguous: false,
+        })
+    }
+
+    /// Allocates zeroed, physically contiguous pages for `size` bytes (a nonzero multiple of the
+    /// page size, at most [`MAX_CONTIGUOUS`], else `EINVAL`), for importers that cannot scatter.
+    ///
+    /// Unlike [`Pages::alloc`], this reclaims and compacts memory to find the run; it fails with
+    /// `ENOMEM` if there is none.
+    pub(crate) fn alloc_contiguous(size: usize) -> Result<Self> {
+        if size == 0 || size % PAGE_SIZE != 0 || size > MAX_CONTIGUOUS {
+            return Err(EINVAL);
+        }
+        let count = size / PAGE_SIZE;
+        // Before the pages, so that nothing can fail once they are ours.
+        let mut blocks = KVVec::with_capacity(count, GFP_KERNEL)?;
+        // CAST: `count <= 2^MAX_ORDER`, which fits in an `unsigned long`.
+        // SAFETY: Allocating pages has no preconditions.
+        let first = NonNull::new(unsafe { helpers::alloc_contig_user_pages(count as c_ulong) })
+            .ok_or(ENOMEM)?;
+        for i in 0..count {
+            // SAFETY: The helper returned `count` consecutive pages of one split block, whose
+            // `struct page`s are consecutive too (a buddy block never crosses a memory section).
+            let page = unsafe { first.add(i) };
+            // INVARIANT: Each page of the split block is an order-0 block this object now owns.
+            // The capacity was reserved, so this does not fail; if it did, dropping the block
+            // frees the page, and the check below reports the failure.
+            let _ = blocks.push_within_capacity(PageBlock { page, order: 0 });
+        }
+        if blocks.len() != count {
+            return Err(ENOMEM);
+        }
+        // INVARIANT: `count` pages cover `size` bytes, in physical order.
+        Ok(Self {
+            blocks,
+            size,
+            contiguous: true,
+        })
+    }
+
+    /// Allocates zeroed pages of the same size and kind (contiguous or not) as `self`.
+    pub(crate) fn alloc_like(&self) -> Result<Self> {
+        if self.contiguous {
+            Self::alloc_contiguous(self.size)
+        } else {
+            Self::alloc(self.size)
+        }
+    }
+
+    /// Returns whether the pages are one physically contiguous run.
+    pub(crate) fn is_contiguous(&self) -> bool {
+        self.contiguous
     }
 
     /// Returns the blocks, in buffer order; there is at least one.
@@ -398,6 +459,27 @@ mod tests {
         assert!(matches!(res, Err(e) if e == ENOMEM));
         // Three successes, then orders 2, 1 and 0 fail once each.
         assert_eq!(calls, 6);
+    }
+
+    #[test]
+    fn contiguous_pages_are_one_run() -> Result {
+        let pages = Pages::alloc_contiguous(5 * PAGE_SIZE)?;
+        assert!(pages.is_contiguous());
+        assert_eq!(pages.size(), 5 * PAGE_SIZE);
+        let first = pages.first_pfn();
+        for (i, b) in pages.blocks().iter().enumerate() {
+            assert_eq!(b.pfn(), first + i);
+        }
+        let mut buf = KVec::from_elem(0xffu8, PAGE_SIZE, GFP_KERNEL)?;
+        pages.read(4 * PAGE_SIZE, &mut buf)?;
+        assert!(buf.iter().all(|&b| b == 0));
+        let copy = pages.alloc_like()?;
+        assert!(copy.is_contiguous());
+        for size in [0, PAGE_SIZE + 1, MAX_CONTIGUOUS + PAGE_SIZE] {
+            assert!(matches!(Pages::alloc_contiguous(size), Err(e) if e == EINVAL));
+        }
+        assert!(!Pages::alloc(PAGE_SIZE)?.alloc_like()?.is_contiguous());
+        Ok(())
     }
 
     #[test]

@@ -46,10 +46,31 @@ pub(crate) fn install_new_fd(
     flags: u32,
     make: impl FnOnce(i32) -> kernel::error::Result<kernel::sync::aref::ARef<kernel::fs::File>>,
 ) -> kernel::error::Result {
-    let fd = kernel::fs::file::FileDescriptorReservation::get_unused_fd_flags(flags)?;
-    // CAST: File descriptors are below `INT_MAX`, the limit of the `int` they are in C.
-    let file = make(fd.reserved_fd() as i32)?;
-    fd.fd_install(file);
+    install_new_fds::<1>(flags, |fds| Ok([make(fds[0])?]))
+}
+
+/// Like [`install_new_fd`] for `N` files at once: all are installed, or none.
+pub(crate) fn install_new_fds<const N: usize>(
+    flags: u32,
+    make: impl FnOnce(
+        [i32; N],
+    ) -> kernel::error::Result<[kernel::sync::aref::ARef<kernel::fs::File>; N]>,
+) -> kernel::error::Result {
+    use kernel::fs::file::FileDescriptorReservation;
+    let mut reserved: [Option<FileDescriptorReservation>; N] = [const { None }; N];
+    let mut fds = [-1; N];
+    for (slot, fd) in reserved.iter_mut().zip(fds.iter_mut()) {
+        let r = FileDescriptorReservation::get_unused_fd_flags(flags)?;
+        // CAST: File descriptors are below `INT_MAX`, the limit of the `int` they are in C.
+        *fd = r.reserved_fd() as i32;
+        *slot = Some(r);
+    }
+    let files = make(fds)?;
+    for (r, file) in reserved.into_iter().zip(files) {
+        if let Some(r) = r {
+            r.fd_install(file);
+        }
+    }
     Ok(())
 }
 

@@ -24,8 +24,17 @@
  * so a PROT_WRITE mapping of it fails with EACCES.
  */
 #define VDMABUF_CREATE_RDWR (1u << 1)
+/**
+ * VDMABUF_CREATE_CONTIGUOUS: back the buffer with physically contiguous memory, so that a device
+ * without an IOMMU sees it as one DMA segment (for importers that cannot scatter, such as
+ * videobuf2-dma-contig). At most %VDMABUF_MAX_CONTIGUOUS bytes per dma-buf (EINVAL beyond); ENOMEM
+ * if no such run of free memory can be found. A migration keeps the buffer contiguous.
+ */
+#define VDMABUF_CREATE_CONTIGUOUS (1u << 2)
 /** VDMABUF_CREATE_FLAGS: all valid flags of &struct vdmabuf_create. */
-#define VDMABUF_CREATE_FLAGS (VDMABUF_CREATE_CLOEXEC | VDMABUF_CREATE_RDWR)
+#define VDMABUF_CREATE_FLAGS (VDMABUF_CREATE_CLOEXEC | VDMABUF_CREATE_RDWR | VDMABUF_CREATE_CONTIGUOUS)
+/** VDMABUF_MAX_CONTIGUOUS: the largest contiguous dma-buf, 4 MiB (the page allocator's largest block on x86). */
+#define VDMABUF_MAX_CONTIGUOUS (4u << 20)
 
 /**
  * struct vdmabuf_create - argument of %VDMABUF_IOCTL_CREATE.
@@ -35,7 +44,8 @@
  * @fd: out: the new dma-buf file descriptor.
  * @pad: in: must be zero.
  *
- * The buffer's memory is zeroed. Allocating a large buffer can be interrupted by a fatal
+ * With %VDMABUF_CREATE_CONTIGUOUS the memory is physically contiguous. The buffer's memory is
+ * zeroed. Allocating a large buffer can be interrupted by a fatal
  * signal (EINTR); too many live buffers or bytes give ENOSPC (module parameters
  * ``max_buffers`` and ``max_total_mb``).
  */
@@ -136,6 +146,108 @@ struct vdmabuf_fence_signal {
 	__u32 pad;
 };
 
+/**
+ * VDMABUF_FORMAT_DISJOINT: give each plane its own dma-buf (at offset 0), instead of all planes
+ * in one dma-buf at increasing offsets.
+ */
+#define VDMABUF_FORMAT_DISJOINT (1u << 3)
+/** VDMABUF_CREATE_FORMAT_FLAGS: all valid flags of &struct vdmabuf_create_format. */
+#define VDMABUF_CREATE_FORMAT_FLAGS (VDMABUF_CREATE_FLAGS | VDMABUF_FORMAT_DISJOINT)
+/** VDMABUF_MAX_PLANES: the most planes a format has. */
+#define VDMABUF_MAX_PLANES 4
+/** VDMABUF_MAX_DIMENSION: the largest width and height of a format-aware buffer. */
+#define VDMABUF_MAX_DIMENSION 16384
+
+/**
+ * struct vdmabuf_plane - where one plane of an image lies.
+ * @fd: out: the dma-buf file descriptor that holds the plane: the same for every plane, or one
+ *      per plane with %VDMABUF_FORMAT_DISJOINT; -1 in %VDMABUF_IOCTL_GET_FORMAT.
+ * @offset: out: byte offset of the plane's first row in that dma-buf.
+ * @stride: out: bytes from the start of one row to the next (the pitch; V4L2's bytesperline).
+ * @pad: in: must be zero.
+ * @size: out: bytes of the plane, @stride times its number of rows.
+ */
+struct vdmabuf_plane {
+	__s32 fd;
+	__u32 offset;
+	__u32 stride;
+	__u32 pad;
+	__u64 size;
+};
+
+/**
+ * struct vdmabuf_create_format - argument of %VDMABUF_IOCTL_CREATE_FORMAT.
+ * @width: in: width in pixels, 1 to %VDMABUF_MAX_DIMENSION; a multiple of the format's
+ *         horizontal chroma subsampling (even for NV12, YUYV, YUV420).
+ * @height: in: height in pixels, 1 to %VDMABUF_MAX_DIMENSION; a multiple of the format's
+ *          vertical chroma subsampling (even for NV12, YUV420).
+ * @fourcc: in: a DRM format code (DRM_FORMAT_* of <drm/drm_fourcc.h>) that vdmabuf offers, see
+ *          Documentation/vdmabuf.rst (EINVAL otherwise).
+ * @flags: in: a combination of %VDMABUF_CREATE_FORMAT_FLAGS; other bits give EINVAL. The
+ *         %VDMABUF_CREATE_FLAGS apply to every dma-buf made.
+ * @modifier: in: DRM_FORMAT_MOD_LINEAR (0); any other modifier gives EOPNOTSUPP.
+ * @stride_align: in: 0 for the default of 64 bytes, or a power of two up to 4096 (EINVAL
+ *                otherwise). Every stride is the least pitch of its plane rounded up to it, and
+ *                every plane offset is a multiple of it.
+ * @num_planes: out: the number of planes of the format, 1 to %VDMABUF_MAX_PLANES.
+ * @size: out: the total bytes of the dma-bufs made, each a multiple of the page size.
+ * @planes: out: the first @num_planes entries describe the planes; the rest are zeroed (fd -1).
+ *          In: each @pad must be zero.
+ * @pad: in: must be zero.
+ *
+ * Creates a zeroed image buffer and returns its layout: the planes follow one another at
+ * increasing offsets in one dma-buf, or with %VDMABUF_FORMAT_DISJOINT each plane is a dma-buf of
+ * its own. Plane sizes come from the kernel's DRM format table (block sizes, bytes per block,
+ * chroma subsampling), as DRM drivers check framebuffers. Every dma-buf counts against the
+ * limits of %VDMABUF_IOCTL_CREATE (EINVAL if one is larger than ``max_size_mb``, ENOSPC when
+ * the live totals are reached). The format travels with the buffer: %VDMABUF_IOCTL_GET_FORMAT
+ * returns it, the dma-buf's name (fdinfo, DMA_BUF_SET_NAME) starts as e.g. ``NV12 640x480
+ * LINEAR``, and debugfs lists it. Without CONFIG_DRM, which has the format table, the ioctl
+ * fails with EOPNOTSUPP.
+ */
+struct vdmabuf_create_format {
+	__u32 width;
+	__u32 height;
+	__u32 fourcc;
+	__u32 flags;
+	__u64 modifier;
+	__u32 stride_align;
+	__u32 num_planes;
+	__u64 size;
+	struct vdmabuf_plane planes[VDMABUF_MAX_PLANES];
+	__u64 pad;
+};
+
+/**
+ * struct vdmabuf_format_info - argument of %VDMABUF_IOCTL_GET_FORMAT.
+ * @fd: in: a dma-buf file descriptor exported by vdmabuf (EBADF if not open, EINVAL for any
+ *      other file); a buffer made without a format gives ENODATA.
+ * @flags: in: must be zero.
+ * @width: out: width in pixels.
+ * @height: out: height in pixels.
+ * @fourcc: out: the DRM format code.
+ * @num_planes: out: the number of planes.
+ * @modifier: out: the format modifier.
+ * @plane_mask: out: bit N is set if this dma-buf holds plane N (all planes, unless disjoint).
+ * @pad: in: must be zero.
+ * @planes: out: every plane of the image, @fd -1, @offset within the dma-buf that holds it.
+ *
+ * Returns the layout the buffer was created with, so that a consumer handed only the fd can
+ * check what it got.
+ */
+struct vdmabuf_format_info {
+	__s32 fd;
+	__u32 flags;
+	__u32 width;
+	__u32 height;
+	__u32 fourcc;
+	__u32 num_planes;
+	__u64 modifier;
+	__u32 plane_mask;
+	__u32 pad;
+	struct vdmabuf_plane planes[VDMABUF_MAX_PLANES];
+};
+
 /* Create a buffer. */
 #define VDMABUF_IOCTL_CREATE _IOWR(VDMABUF_IOCTL_BASE, 0x00, struct vdmabuf_create)
 /* Migrate a buffer's backing pages. */
@@ -144,5 +256,9 @@ struct vdmabuf_fence_signal {
 #define VDMABUF_IOCTL_FENCE_ATTACH _IOWR(VDMABUF_IOCTL_BASE, 0x02, struct vdmabuf_fence_attach)
 /* Signal a fence. */
 #define VDMABUF_IOCTL_FENCE_SIGNAL _IOW(VDMABUF_IOCTL_BASE, 0x03, struct vdmabuf_fence_signal)
+/* Create a buffer holding an image in a DRM format. */
+#define VDMABUF_IOCTL_CREATE_FORMAT _IOWR(VDMABUF_IOCTL_BASE, 0x04, struct vdmabuf_create_format)
+/* Return the format of a buffer. */
+#define VDMABUF_IOCTL_GET_FORMAT _IOWR(VDMABUF_IOCTL_BASE, 0x05, struct vdmabuf_format_info)
 
 #endif /* _UAPI_LINUX_VDMABUF_H */

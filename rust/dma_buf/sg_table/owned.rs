@@ -28,11 +28,57 @@ use kernel::{
     },
 };
 
-/// Returns the number of table entries needed for blocks of the given byte lengths when no entry
-/// may be longer than `max_segment` bytes (rounded down to whole pages, at least one page).
-pub(crate) fn entry_count(block_lens: impl Iterator<Item = usize>, max_segment: usize) -> usize {
+/// Splits blocks into table entries: calls `f(block, offset, len)` for each entry, which starts
+/// `offset` bytes into block number `block` and is `len` bytes long. `blocks` gives each block's
+/// first page frame number and length in bytes (whole pages). Physically adjacent blocks share an
+/// entry, as `sg_alloc_table_from_pages()` merges them, and no entry is longer than
+/// `max_segment` bytes (rounded down to whole pages, at least one page).
+pub(crate) fn for_each_entry(
+    blocks: impl Iterator<Item = (usize, usize)>,
+    max_segment: usize,
+    mut f: impl FnMut(usize, usize, usize) -> Result,
+) -> Result {
     let seg = segment_limit(max_segment);
-    block_lens.map(|len| len.div_ceil(seg)).sum()
+    // The entry being built: block, offset, length, and the page frame right after it.
+    let mut cur: Option<(usize, usize, usize, usize)> = None;
+    for (i, (pfn, len)) in blocks.enumerate() {
+        let mut off = 0;
+        while off < len {
+            let here = pfn + off / PAGE_SIZE;
+            if let Some((_, _, cur_len, next)) = cur.as_mut() {
+                if *next == here && *cur_len < seg {
+                    let n = core::cmp::min(seg - *cur_len, len - off);
+                    *cur_len += n;
+                    *next += n / PAGE_SIZE;
+                    off += n;
+                    continue;
+                }
+            }
+            if let Some((b, o, l, _)) = cur.take() {
+                f(b, o, l)?;
+            }
+            let n = core::cmp::min(seg, len - off);
+            cur = Some((i, off, n, here + n / PAGE_SIZE));
+            off += n;
+        }
+    }
+    if let Some((b, o, l, _)) = cur {
+        f(b, o, l)?;
+    }
+    Ok(())
+}
+
+/// Returns the number of entries [`for_each_entry`] makes.
+pub(crate) fn entry_count(
+    blocks: impl Iterator<Item = (usize, usize)>,
+    max_segment: usize,
+) -> usize {
+    let mut n = 0;
+    let _ = for_each_entry(blocks, max_segment, |_, _, _| {
+        n += 1;
+        Ok(())
+    });
+    n
 }
 
 fn segment_limit(max_segment: usize) -> usize {
@@ -60,9 +106,9 @@ unsafe impl Sync for SgTable {}
 impl SgTable {
     /// Builds a table covering `pages` in order, no entry longer than `max_segment` bytes.
     pub(crate) fn new(pages: Arc<Pages>, max_segment: usize) -> Result<Self> {
-        let seg = segment_limit(max_segment);
         let blocks = pages.blocks();
-        let nents = entry_count(blocks.iter().map(|b| b.len()), max_segment);
+        let extents = || blocks.iter().map(|b| (b.pfn(), b.len()));
+        let nents = entry_count(extents(), max_segment);
         let nents = u32::try_from(nents).map_err(|_| E2BIG)?;
         if nents == 0 {
             return Err(EINVAL);
@@ -89,21 +135,19 @@ impl SgTable {
 
         // SAFETY: The table was just allocated with `nents > 0` entries.
         let mut sg = unsafe { (*sgt.as_ptr()).sgl };
-        for block in blocks {
-            let mut off = 0;
-            while off < block.len() {
-                let len = core::cmp::min(seg, block.len() - off);
-                // CAST: `len <= max(max_segment, PAGE_SIZE)` and `max_segment` came from a
-                // `c_uint` or a test value below 4 GiB; `try_from` guards the rest.
-                let len32 = u32::try_from(len).map_err(|_| EINVAL)?;
-                // SAFETY: `sg` is one of the `nents` entries: `entry_count` counted exactly one
-                // entry per piece. The page belongs to `pages`, which the table keeps alive.
-                unsafe { helpers::sg_set_page(sg, block.page(off / PAGE_SIZE), len32) };
-                // SAFETY: `sg` is a valid entry; the last `sg_next` returns NULL, never used.
-                sg = unsafe { bindings::sg_next(sg) };
-                off += len;
-            }
-        }
+        for_each_entry(extents(), max_segment, |block, offset, len| {
+            // CAST: `len <= max(max_segment, PAGE_SIZE)` and `max_segment` came from a `c_uint`
+            // or a test value below 4 GiB; `try_from` guards the rest.
+            let len32 = u32::try_from(len).map_err(|_| EINVAL)?;
+            let page = blocks[block].page(offset / PAGE_SIZE);
+            // SAFETY: `sg` is one of the `nents` entries: `for_each_entry` makes the same entries
+            // as `entry_count` counted. The page belongs to `pages`, which the table keeps alive;
+            // an entry longer than its block continues into the physically adjacent next block.
+            unsafe { helpers::sg_set_page(sg, page, len32) };
+            // SAFETY: `sg` is a valid entry; the last `sg_next` returns NULL, never used.
+            sg = unsafe { bindings::sg_next(sg) };
+            Ok(())
+        })?;
         Ok(table)
     }
 
@@ -224,14 +268,53 @@ mod tests {
     fn entry_count_splits_blocks_at_the_segment_limit() {
         let k64 = 64 * 1024;
         let m1 = 1 << 20;
-        assert_eq!(entry_count([PAGE_SIZE].into_iter(), k64), 1);
-        assert_eq!(entry_count([m1].into_iter(), k64), 16);
-        assert_eq!(entry_count([m1, PAGE_SIZE].into_iter(), m1), 2);
-        assert_eq!(entry_count([4 * m1].into_iter(), usize::MAX), 1);
+        // Blocks far apart in physical memory are never merged.
+        assert_eq!(entry_count([(0, PAGE_SIZE)].into_iter(), k64), 1);
+        assert_eq!(entry_count([(0, m1)].into_iter(), k64), 16);
+        assert_eq!(
+            entry_count([(0, m1), (1 << 20, PAGE_SIZE)].into_iter(), m1),
+            2
+        );
+        assert_eq!(entry_count([(0, 4 * m1)].into_iter(), usize::MAX), 1);
         // A limit below a page still gives whole pages.
-        assert_eq!(entry_count([4 * PAGE_SIZE].into_iter(), 512), 4);
+        assert_eq!(entry_count([(0, 4 * PAGE_SIZE)].into_iter(), 512), 4);
         // A limit that is not page aligned is rounded down.
-        assert_eq!(entry_count([2 * PAGE_SIZE].into_iter(), PAGE_SIZE + 1), 2);
+        assert_eq!(
+            entry_count([(0, 2 * PAGE_SIZE)].into_iter(), PAGE_SIZE + 1),
+            2
+        );
+    }
+
+    #[test]
+    fn adjacent_blocks_share_entries_up_to_the_limit() -> Result {
+        // Eight single pages at consecutive frames, as a split contiguous block: one entry, or
+        // entries of exactly the limit.
+        let run = |n: usize| (0..n).map(|i| (100 + i, PAGE_SIZE));
+        assert_eq!(entry_count(run(8), usize::MAX), 1);
+        assert_eq!(entry_count(run(8), 2 * PAGE_SIZE), 4);
+        assert_eq!(entry_count(run(8), 3 * PAGE_SIZE), 3);
+        // A gap starts a new entry.
+        let gap = [(10, 2 * PAGE_SIZE), (12, PAGE_SIZE), (20, PAGE_SIZE)];
+        assert_eq!(entry_count(gap.into_iter(), usize::MAX), 2);
+        // The entries name the block and offset they start at, and cover every byte once.
+        let mut got = KVec::new();
+        for_each_entry(run(5), 2 * PAGE_SIZE, |b, o, l| {
+            got.push((b, o, l), GFP_KERNEL)?;
+            Ok(())
+        })?;
+        let p = PAGE_SIZE;
+        assert_eq!(&got[..], &[(0, 0, 2 * p), (2, 0, 2 * p), (4, 0, p)][..]);
+        // A merged entry may start inside a block.
+        got.clear();
+        for_each_entry([(0, 4 * p), (4, 4 * p)].into_iter(), 3 * p, |b, o, l| {
+            got.push((b, o, l), GFP_KERNEL)?;
+            Ok(())
+        })?;
+        assert_eq!(
+            &got[..],
+            &[(0, 0, 3 * p), (0, 3 * p, 3 * p), (1, 2 * p, 2 * p)][..]
+        );
+        Ok(())
     }
 
     fn check_table(size: usize, max_order: u32, max_segment: usize) -> Result {
@@ -239,26 +322,39 @@ mod tests {
             Pages::alloc_with(size, max_order, crate::dma_buf::pages::PageBlock::alloc)?,
             GFP_KERNEL,
         )?;
-        let want = entry_count(pages.blocks().iter().map(|b| b.len()), max_segment);
+        let want = entry_count(
+            pages.blocks().iter().map(|b| (b.pfn(), b.len())),
+            max_segment,
+        );
         let table = SgTable::new(pages.clone(), max_segment)?;
         assert_eq!(table.len(), want);
 
         let limit = segment_limit(max_segment);
-        let (mut total, mut n) = (0, 0);
-        let mut expected = KVec::new();
+        // The buffer's page frames, page by page.
+        let mut pfns = KVec::new();
         for b in pages.blocks() {
-            let mut off = 0;
-            while off < b.len() {
-                let len = core::cmp::min(limit, b.len() - off);
-                expected.push(((b.pfn() * PAGE_SIZE + off) as u64, len), GFP_KERNEL)?;
-                off += len;
+            for i in 0..b.page_count() {
+                pfns.push(b.pfn() + i, GFP_KERNEL)?;
             }
         }
+        let (mut total, mut n) = (0, 0);
+        // The previous entry's end frame and length: adjacent entries exist only at the limit.
+        let mut prev: Option<(u64, usize)> = None;
         table.for_each_segment(|seg| {
             assert_eq!(seg.addr % PAGE_SIZE as u64, 0);
             assert_eq!(seg.len % PAGE_SIZE, 0);
             assert!(seg.len <= limit);
-            assert_eq!(Some(&(seg.addr, seg.len)), expected.get(n));
+            let first = seg.addr / PAGE_SIZE as u64;
+            for k in 0..seg.len / PAGE_SIZE {
+                assert_eq!(
+                    Some(&((first + k as u64) as usize)),
+                    pfns.get(total / PAGE_SIZE + k)
+                );
+            }
+            if let Some((end, len)) = prev {
+                assert!(end != first || len == limit);
+            }
+            prev = Some((first + (seg.len / PAGE_SIZE) as u64, seg.len));
             total += seg.len;
             n += 1;
         });
