@@ -49,6 +49,8 @@ peer_key() {
 	} | sha256sum | cut -c1-16
 }
 plan_opt() { sed -n "s/^# vm: .*\b$2=\([^ ]*\).*/\1/p" "/src/tests/vm/plans/$1.sh"; }
+# "# vm-cmdline: ARGS": more kernel parameters for the plan, the whole rest of the line.
+plan_cmdline() { sed -n "s/^# vm-cmdline: //p" "/src/tests/vm/plans/$1.sh"; }
 
 # How many VMs will boot (kept peer runs do not): "after=" only matters with more than two.
 booting=0
@@ -91,7 +93,7 @@ for plan in "$@"; do
 		rc=0
 		timeout -s KILL "$VM_TIMEOUT" qemu-system-x86_64 -accel "$accel" -smp 2,sockets=2,cores=1 \
 			-m "${mem:-1G}" -kernel "$kdir/arch/x86/boot/bzImage" -initrd "$out/initramfs.cpio.gz" \
-			-append "console=ttyS0 panic=-1 oops=panic plan=$plan $(plan_opt "$plan" cmdline)" \
+			-append "console=ttyS0 panic=-1 oops=panic plan=$plan $(plan_opt "$plan" cmdline) $(plan_cmdline "$plan")" \
 			-display none -monitor none -no-reboot \
 			-serial "file:$dir/console.log" -serial "file:$dir/user.log" \
 			>"$dir/qemu.log" 2>&1 || rc=$?

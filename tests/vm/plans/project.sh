@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 # vm: mem=2G
+# vm-cmdline: vivid.n_devs=2 vivid.allocators=0,1 vivid.node_types=0x1,0x1
 # The project's own suites: KUnit in both modules, the kselftests, then a clean unload.
 # vdmabuf gets small limits so the limit tests stay cheap; the tests learn them from the
 # environment, as Rust module parameters do not show in sysfs.
@@ -17,6 +18,9 @@ kunit vdmabuf_importer
 tap vdmabuf_test /tests/vdmabuf_test
 tap vdmabuf_fence_test /tests/vdmabuf_fence_test
 tap vdmabuf_importer_test /tests/vdmabuf_importer_test
+# Format-aware buffers, scanned out and written back by vkms, captured into by vivid (one
+# vmalloc and one dma-contig instance, video capture nodes only).
+tap vdmabuf_formats /tests/vdmabuf_formats
 tap vdmabuf_faults /tests/vdmabuf_faults
 check rmmod-vdmabuf_importer rmmod vdmabuf_importer
 check rmmod-vdmabuf rmmod vdmabuf

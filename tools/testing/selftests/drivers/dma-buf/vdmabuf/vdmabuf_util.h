@@ -198,7 +198,6 @@ static inline long env_long(const char *name, long def)
 	return v ? strtol(v, NULL, 0) : def;
 }
 
-#endif
 
 #include <drm/drm.h>
 
@@ -281,3 +280,5 @@ static inline short poll_events(int fd, short events, int ms)
 
 	return poll(&p, 1, ms) > 0 ? p.revents : 0;
 }
+
+#endif
