@@ -4,6 +4,7 @@
  * Exits nonzero if any step does not do what it says.
  */
 #include "vdmabuf_util.h"
+#include "vdmabuf_vkms_util.h"
 #include <linux/vdmabuf_importer.h>
 
 #define SIZE (4UL << 20)
@@ -23,6 +24,50 @@ static void show_counts(void)
 	printf("   debugfs counts: buffers=%ld bytes=%ld attachments=%ld maps=%ld migrations=%ld\n",
 	       vdmabuf_count("buffers"), vdmabuf_count("bytes"), vdmabuf_count("attachments"),
 	       vdmabuf_count("maps"), vdmabuf_count("migrations"));
+}
+
+/*
+ * An NV12 frame made in vdmabuf, scanned out by vkms and written back into another vdmabuf
+ * buffer; prints the frame as letters, one per 8x8 pixels.
+ */
+static void vkms_demo(void)
+{
+	static const char names[] = "KBGCRMYW"; /* black blue green cyan red magenta yellow white */
+	const struct fmt *nv12 = &fmts[10];
+	const char *why = NULL;
+	struct source src;
+	struct vkms v;
+	int x, y, wx = 0, wy = 0, diff;
+
+	step("an NV12 frame: vdmabuf -> vkms scanout -> writeback into vdmabuf");
+	if (vkms_init(&v, &why)) {
+		printf("   skipped: %s\n", why);
+		return;
+	}
+	check(!make_source(&v, nv12, 0, 0, &src),
+	      "VDMABUF_IOCTL_CREATE_FORMAT NV12 %dx%d: Y at %u (stride %u), UV at %u (stride %u)", W, H,
+	      src.args.planes[0].offset, src.args.planes[0].stride, src.args.planes[1].offset,
+	      src.args.planes[1].stride);
+	printf("   imported into vkms (PRIME_FD_TO_HANDLE), framebuffer %u (ADDFB2, LINEAR)\n", src.fb);
+	check(!show_and_wait(&v, src.fb), "atomic commit: primary plane shows it, the writeback "
+	      "connector writes the frame into an XRGB8888 vdmabuf buffer");
+	diff = wb_diff(&v, &wx, &wy);
+	check(diff <= 6, "written-back pixels match the picture within %d of 255 (BT.601 round trip)",
+	      diff);
+	dmabuf_sync(v.wb_buf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
+	for (y = 4; y < H; y += 8) {
+		printf("   ");
+		for (x = 4; x < W; x += 8) {
+			const uint8_t *px = v.wb_map + (size_t)y * v.wb_pitch + x * 4;
+
+			putchar(names[(px[2] > 127) << 2 | (px[1] > 127) << 1 | (px[0] > 127)]);
+			putchar(' ');
+		}
+		putchar('\n');
+	}
+	dmabuf_sync(v.wb_buf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
+	free_source(&v, &src, nv12->planes);
+	vkms_fini(&v);
 }
 
 static void show_fdinfo(int fd)
@@ -164,6 +209,8 @@ int main(void)
 		check(vdmabuf_count("attachments") == (vgem >= 0 ? 1 : 0),
 		      "closing the importer released its attachments");
 	}
+
+	vkms_demo();
 
 	step("release everything");
 	if (vgem >= 0) {

@@ -18,14 +18,11 @@
 #include <sys/syscall.h>
 #include <time.h>
 
-#include <drm/drm.h>
-#include <drm/drm_mode.h>
-#include <linux/udmabuf.h>
 #include <linux/videodev2.h>
 
 #include "kselftest_harness.h"
-#include "vdmabuf_format_util.h"
 #include "vdmabuf_importer_util.h"
+#include "vdmabuf_vkms_util.h"
 
 #define MIB (1UL << 20)
 #define PAGE 4096UL
@@ -365,544 +362,28 @@ TEST_F(format, contiguous_buffers_are_one_dma_segment)
 
 /* ---- vkms ----------------------------------------------------------------------------------- */
 
-/* enum drm_plane_type is not uAPI; the "type" property has its values. */
-#define DRM_PLANE_TYPE_PRIMARY 1
-
-#define W 64
-#define H 64
-
-struct props {
-	__u32 crtc_mode_id, crtc_active;
-	__u32 plane_fb_id, plane_crtc_id, plane_src[4], plane_crtc[4];
-	__u32 wb_crtc_id, wb_fb_id, wb_fence;
-};
-
 FIXTURE(vkms) {
-	int dev, card, minor;
-	__u32 crtc, plane, wb;
-	struct props p;
-	int enabled;
-	int wb_buf;	/* the writeback target: an XRGB8888 vdmabuf buffer */
-	__u32 wb_fbid;
-	uint8_t *wb_map;
-	__u32 wb_pitch;
+	struct vkms v;
 };
-
-static int drm_ioctl(int fd, unsigned long cmd, void *arg)
-{
-	int ret;
-
-	do
-		ret = ioctl(fd, cmd, arg);
-	while (ret < 0 && (errno == EINTR || errno == EAGAIN));
-	return ret < 0 ? -errno : ret;
-}
-
-/* Opens the vkms card; returns its fd and minor, or -1. */
-static int open_vkms(int *minor)
-{
-	char path[32], name[16];
-	int i, fd;
-
-	for (i = 0; i < 16; i++) {
-		struct drm_version v = { .name = name, .name_len = sizeof(name) - 1 };
-
-		snprintf(path, sizeof(path), "/dev/dri/card%d", i);
-		fd = open(path, O_RDWR | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		memset(name, 0, sizeof(name));
-		if (!drm_ioctl(fd, DRM_IOCTL_VERSION, &v) && !strcmp(name, "vkms")) {
-			*minor = i;
-			return fd;
-		}
-		close(fd);
-	}
-	return -1;
-}
-
-static __u32 prop_id(int fd, __u32 obj, __u32 type, const char *name, __u64 *value)
-{
-	struct drm_mode_obj_get_properties op = { .obj_id = obj, .obj_type = type };
-	__u32 ids[64], i;
-	__u64 vals[64];
-
-	if (drm_ioctl(fd, DRM_IOCTL_MODE_OBJ_GETPROPERTIES, &op) || op.count_props > 64)
-		return 0;
-	op.props_ptr = (uintptr_t)ids;
-	op.prop_values_ptr = (uintptr_t)vals;
-	if (drm_ioctl(fd, DRM_IOCTL_MODE_OBJ_GETPROPERTIES, &op))
-		return 0;
-	for (i = 0; i < op.count_props; i++) {
-		struct drm_mode_get_property gp = { .prop_id = ids[i] };
-
-		if (drm_ioctl(fd, DRM_IOCTL_MODE_GETPROPERTY, &gp))
-			continue;
-		if (!strcmp(gp.name, name)) {
-			if (value)
-				*value = vals[i];
-			return ids[i];
-		}
-	}
-	return 0;
-}
-
-/* The formats vkms's primary plane takes. */
-static int plane_has_format(int fd, __u32 plane, __u32 fourcc)
-{
-	struct drm_mode_get_plane gp = { .plane_id = plane };
-	__u32 formats[128], i;
-
-	if (drm_ioctl(fd, DRM_IOCTL_MODE_GETPLANE, &gp) || gp.count_format_types > 128)
-		return 0;
-	gp.format_type_ptr = (uintptr_t)formats;
-	if (drm_ioctl(fd, DRM_IOCTL_MODE_GETPLANE, &gp))
-		return 0;
-	for (i = 0; i < gp.count_format_types; i++)
-		if (formats[i] == fourcc)
-			return 1;
-	return 0;
-}
-
-/* Imports dma-buf @fd into vkms; returns the GEM handle or 0. */
-static __u32 prime_import(int card, int fd)
-{
-	struct drm_prime_handle ph = { .fd = fd };
-
-	return drm_ioctl(card, DRM_IOCTL_PRIME_FD_TO_HANDLE, &ph) ? 0 : ph.handle;
-}
-
-static void gem_close(int card, __u32 handle)
-{
-	struct drm_gem_close gc = { .handle = handle };
-
-	drm_ioctl(card, DRM_IOCTL_GEM_CLOSE, &gc);
-}
-
-/* Makes a framebuffer; returns its id or -errno. */
-static int addfb(int card, __u32 fourcc, const __u32 handles[4], const __u32 pitches[4],
-		 const __u32 offsets[4], int planes)
-{
-	struct drm_mode_fb_cmd2 fb = {
-		.width = W, .height = H, .pixel_format = fourcc, .flags = DRM_MODE_FB_MODIFIERS,
-	};
-	int i, ret;
-
-	for (i = 0; i < planes; i++) {
-		fb.handles[i] = handles[i];
-		fb.pitches[i] = pitches[i];
-		fb.offsets[i] = offsets[i];
-		fb.modifier[i] = DRM_FORMAT_MOD_LINEAR;
-	}
-	ret = drm_ioctl(card, DRM_IOCTL_MODE_ADDFB2, &fb);
-	return ret ? ret : (int)fb.fb_id;
-}
-
-static void rmfb(int card, __u32 fb)
-{
-	drm_ioctl(card, DRM_IOCTL_MODE_RMFB, &fb);
-}
-
-struct commit {
-	__u32 objs[4], counts[4], props[24];
-	__u64 values[24];
-	int nobjs, n;
-};
-
-static void commit_obj(struct commit *c, __u32 obj)
-{
-	c->objs[c->nobjs] = obj;
-	c->counts[c->nobjs++] = 0;
-}
-
-static void commit_prop(struct commit *c, __u32 prop, __u64 value)
-{
-	c->props[c->n] = prop;
-	c->values[c->n++] = value;
-	c->counts[c->nobjs - 1]++;
-}
-
-/*
- * Shows framebuffer @fb on the primary plane and writes the frame back into the writeback
- * buffer; returns 0 and the writeback fence in @fence, or -errno. @flags: DRM_MODE_ATOMIC_*.
- */
-static int show(FIXTURE_DATA(vkms) *self, __u32 fb, __u32 flags, int *fence)
-{
-	struct drm_mode_atomic a = { 0 };
-	struct commit c = { 0 };
-	int i;
-
-	*fence = -1;
-	if (!self->enabled) {
-		struct drm_mode_modeinfo mode = {
-			.clock = 70 * 70 * 60 / 1000,
-			.hdisplay = W, .hsync_start = W + 2, .hsync_end = W + 4, .htotal = 70,
-			.vdisplay = H, .vsync_start = H + 2, .vsync_end = H + 4, .vtotal = 70,
-			.vrefresh = 60, .type = DRM_MODE_TYPE_USERDEF, .name = "64x64",
-		};
-		struct drm_mode_create_blob blob = {
-			.data = (uintptr_t)&mode, .length = sizeof(mode),
-		};
-
-		if (drm_ioctl(self->card, DRM_IOCTL_MODE_CREATEPROPBLOB, &blob))
-			return -errno;
-		commit_obj(&c, self->crtc);
-		commit_prop(&c, self->p.crtc_mode_id, blob.blob_id);
-		commit_prop(&c, self->p.crtc_active, 1);
-		flags |= DRM_MODE_ATOMIC_ALLOW_MODESET;
-	}
-	commit_obj(&c, self->plane);
-	commit_prop(&c, self->p.plane_fb_id, fb);
-	commit_prop(&c, self->p.plane_crtc_id, self->crtc);
-	for (i = 0; i < 4; i++) {
-		commit_prop(&c, self->p.plane_src[i], i < 2 ? 0 : (__u64)(i == 2 ? W : H) << 16);
-		commit_prop(&c, self->p.plane_crtc[i], i < 2 ? 0 : (i == 2 ? W : H));
-	}
-	commit_obj(&c, self->wb);
-	commit_prop(&c, self->p.wb_crtc_id, self->crtc);
-	commit_prop(&c, self->p.wb_fb_id, self->wb_fbid);
-	commit_prop(&c, self->p.wb_fence, (uintptr_t)fence);
-	a.flags = flags;
-	a.count_objs = c.nobjs;
-	a.objs_ptr = (uintptr_t)c.objs;
-	a.count_props_ptr = (uintptr_t)c.counts;
-	a.props_ptr = (uintptr_t)c.props;
-	a.prop_values_ptr = (uintptr_t)c.values;
-	i = drm_ioctl(self->card, DRM_IOCTL_MODE_ATOMIC, &a);
-	if (!i)
-		self->enabled = 1;
-	return i;
-}
-
-/* Waits for a fence fd to signal; 1 if it did within @ms. */
-static int fence_wait(int fence, int ms)
-{
-	struct pollfd pfd = { .fd = fence, .events = POLLIN };
-
-	return poll(&pfd, 1, ms) == 1;
-}
-
-/* Shows @fb and waits for the written-back frame. */
-static int show_and_wait(FIXTURE_DATA(vkms) *self, __u32 fb)
-{
-	int fence, ret;
-
-	ret = show(self, fb, 0, &fence);
-	if (ret)
-		return ret;
-	ret = fence_wait(fence, 5000) ? 0 : -ETIMEDOUT;
-	close(fence);
-	return ret;
-}
-
-/* Waits for the next vblank; returns its number or -1. */
-static long next_vblank(FIXTURE_DATA(vkms) *self, int count)
-{
-	union drm_wait_vblank vb = { .request = { .type = _DRM_VBLANK_RELATIVE } };
-
-	vb.request.sequence = count;
-	if (drm_ioctl(self->card, DRM_IOCTL_WAIT_VBLANK, &vb))
-		return -1;
-	return vb.reply.sequence;
-}
-
-static int open_crc(FIXTURE_DATA(vkms) *self)
-{
-	char path[96];
-
-	snprintf(path, sizeof(path), "/sys/kernel/debug/dri/%d/crtc-0/crc/data", self->minor);
-	return open(path, O_RDONLY | O_NONBLOCK);
-}
-
-/*
- * Reads CRC entries for up to @vblanks vblanks, waiting for each (vkms composes, and takes
- * CRCs, only on vblanks, which run only while someone waits for them). Returns the CRC of the
- * first frame at least two vblanks after @start in @crc and 0, or -1 if none came.
- */
-static int read_crc(FIXTURE_DATA(vkms) *self, int data, long start, int vblanks, __u32 *crc)
-{
-	unsigned int frame;
-	char line[64];
-	int i;
-
-	for (i = 0; i < vblanks; i++) {
-		ssize_t n;
-
-		if (next_vblank(self, 1) < 0)
-			return -1;
-		while ((n = read(data, line, sizeof(line) - 1)) > 0) {
-			line[n] = 0;
-			if (sscanf(line, "%x %x", &frame, crc) == 2 && (int)(frame - start) >= 2)
-				return 0;
-		}
-	}
-	return -1;
-}
-
-/*
- * The CRC of the frame on screen now. Opening the data file switches vkms's CRC generation on;
- * a writeback job's cleanup switches it off again (quirk (c) below), which can happen just after
- * the open: then open it again.
- */
-static int next_crc(FIXTURE_DATA(vkms) *self, __u32 *crc)
-{
-	int attempt, ret = -1;
-
-	for (attempt = 0; attempt < 5 && ret; attempt++) {
-		int data = open_crc(self);
-		long start = next_vblank(self, 0);
-
-		if (data < 0 || start < 0)
-			return -1;
-		ret = read_crc(self, data, start, 20, crc);
-		close(data);
-	}
-	return ret;
-}
 
 FIXTURE_SETUP(vkms)
 {
-	struct drm_set_client_cap caps[] = {
-		{ DRM_CLIENT_CAP_UNIVERSAL_PLANES, 1 },
-		{ DRM_CLIENT_CAP_ATOMIC, 1 },
-		{ DRM_CLIENT_CAP_WRITEBACK_CONNECTORS, 1 },
-	};
-	struct drm_mode_card_res res = { 0 };
-	struct drm_mode_get_plane_res pres = { 0 };
-	struct vdmabuf_create_format wb;
-	__u32 crtcs[8], conns[8], planes[16], i, h;
-	__u32 handles[4] = { 0 }, pitches[4] = { 0 }, offsets[4] = { 0 };
-	char path[96];
-	int fd, id;
+	const char *why = NULL;
+	int ret = vkms_init(&self->v, &why);
 
-	self->card = -1;
-	self->dev = open(VDMABUF_DEV, O_RDWR | O_CLOEXEC);
-	if (self->dev < 0)
-		SKIP(return, "vdmabuf is not loaded");
-	self->card = open_vkms(&self->minor);
-	if (self->card < 0)
-		SKIP(return, "no vkms card (CONFIG_DRM_VKMS)");
-	for (i = 0; i < 3; i++)
-		ASSERT_EQ(0, drm_ioctl(self->card, DRM_IOCTL_SET_CLIENT_CAP, &caps[i]));
-
-	res.crtc_id_ptr = (uintptr_t)crtcs;
-	res.connector_id_ptr = (uintptr_t)conns;
-	res.count_crtcs = 8;
-	res.count_connectors = 8;
-	ASSERT_EQ(0, drm_ioctl(self->card, DRM_IOCTL_MODE_GETRESOURCES, &res));
-	ASSERT_LE(1, res.count_crtcs);
-	self->crtc = crtcs[0];
-	for (i = 0; i < res.count_connectors && i < 8; i++) {
-		struct drm_mode_get_connector gc = { .connector_id = conns[i] };
-
-		ASSERT_EQ(0, drm_ioctl(self->card, DRM_IOCTL_MODE_GETCONNECTOR, &gc));
-		if (gc.connector_type == DRM_MODE_CONNECTOR_WRITEBACK)
-			self->wb = conns[i];
-	}
-	ASSERT_NE(0, self->wb) TH_LOG("vkms has no writeback connector");
-
-	pres.plane_id_ptr = (uintptr_t)planes;
-	pres.count_planes = 16;
-	ASSERT_EQ(0, drm_ioctl(self->card, DRM_IOCTL_MODE_GETPLANERESOURCES, &pres));
-	for (i = 0; i < pres.count_planes && i < 16; i++) {
-		__u64 type = 0;
-
-		if (prop_id(self->card, planes[i], DRM_MODE_OBJECT_PLANE, "type", &type) &&
-		    type == DRM_PLANE_TYPE_PRIMARY) {
-			self->plane = planes[i];
-			break;
-		}
-	}
-	ASSERT_NE(0, self->plane);
-
-#define PROP(field, obj, type, name) \
-	ASSERT_NE(0, self->p.field = prop_id(self->card, obj, type, name, NULL)) TH_LOG("%s", name)
-	PROP(crtc_mode_id, self->crtc, DRM_MODE_OBJECT_CRTC, "MODE_ID");
-	PROP(crtc_active, self->crtc, DRM_MODE_OBJECT_CRTC, "ACTIVE");
-	PROP(plane_fb_id, self->plane, DRM_MODE_OBJECT_PLANE, "FB_ID");
-	PROP(plane_crtc_id, self->plane, DRM_MODE_OBJECT_PLANE, "CRTC_ID");
-	PROP(plane_src[0], self->plane, DRM_MODE_OBJECT_PLANE, "SRC_X");
-	PROP(plane_src[1], self->plane, DRM_MODE_OBJECT_PLANE, "SRC_Y");
-	PROP(plane_src[2], self->plane, DRM_MODE_OBJECT_PLANE, "SRC_W");
-	PROP(plane_src[3], self->plane, DRM_MODE_OBJECT_PLANE, "SRC_H");
-	PROP(plane_crtc[0], self->plane, DRM_MODE_OBJECT_PLANE, "CRTC_X");
-	PROP(plane_crtc[1], self->plane, DRM_MODE_OBJECT_PLANE, "CRTC_Y");
-	PROP(plane_crtc[2], self->plane, DRM_MODE_OBJECT_PLANE, "CRTC_W");
-	PROP(plane_crtc[3], self->plane, DRM_MODE_OBJECT_PLANE, "CRTC_H");
-	PROP(wb_crtc_id, self->wb, DRM_MODE_OBJECT_CONNECTOR, "CRTC_ID");
-	PROP(wb_fb_id, self->wb, DRM_MODE_OBJECT_CONNECTOR, "WRITEBACK_FB_ID");
-	PROP(wb_fence, self->wb, DRM_MODE_OBJECT_CONNECTOR, "WRITEBACK_OUT_FENCE_PTR");
-#undef PROP
-
-	/* The writeback target: another vdmabuf buffer, written by vkms through vmap. */
-	ASSERT_EQ(0, vdmabuf_create_format(self->dev, DRM_FORMAT_XRGB8888, W, H,
-					   VDMABUF_CREATE_RDWR, &wb));
-	self->wb_buf = wb.planes[0].fd;
-	self->wb_pitch = wb.planes[0].stride;
-	h = prime_import(self->card, self->wb_buf);
-	ASSERT_NE(0, h);
-	handles[0] = h;
-	pitches[0] = wb.planes[0].stride;
-	id = addfb(self->card, DRM_FORMAT_XRGB8888, handles, pitches, offsets, 1);
-	ASSERT_LT(0, id);
-	self->wb_fbid = id;
-	gem_close(self->card, h);
-	self->wb_map = mmap(NULL, wb.size, PROT_READ, MAP_SHARED, self->wb_buf, 0);
-	ASSERT_NE(MAP_FAILED, self->wb_map);
-
-	/* CRCs of the composed frames; capture starts when the data file opens. */
-	snprintf(path, sizeof(path), "/sys/kernel/debug/dri/%d/crtc-0/crc/control", self->minor);
-	fd = open(path, O_WRONLY);
-	if (fd >= 0) {
-		ASSERT_EQ(4, write(fd, "auto", 4));
-		close(fd);
-	}
+	if (ret == -ENODEV)
+		SKIP(return, "%s", why);
+	ASSERT_EQ(0, ret) TH_LOG("%s", why);
 }
 
 FIXTURE_TEARDOWN(vkms)
 {
-	if (self->card >= 0)
-		close(self->card);	/* the CRTC goes off with the last master */
-	if (self->dev >= 0)
-		close(self->dev);
-}
-
-/* Returns the largest channel difference between the written-back frame and the picture. */
-static int wb_diff(FIXTURE_DATA(vkms) *self, int *worst_x, int *worst_y)
-{
-	int x, y, worst = 0;
-
-	dmabuf_sync(self->wb_buf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
-	for (y = 0; y < H; y++) {
-		for (x = 0; x < W; x++) {
-			const uint8_t *px = self->wb_map + (size_t)y * self->wb_pitch + x * 4;
-			struct rgb c = picture(x, y);
-			int d = abs(px[2] - c.r);
-
-			d = d > abs(px[1] - c.g) ? d : abs(px[1] - c.g);
-			d = d > abs(px[0] - c.b) ? d : abs(px[0] - c.b);
-			if (d > worst) {
-				worst = d;
-				*worst_x = x;
-				*worst_y = y;
-			}
-		}
-	}
-	dmabuf_sync(self->wb_buf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
-	return worst;
-}
-
-/* A source framebuffer in format @f: a vdmabuf buffer or a udmabuf with the same layout. */
-struct source {
-	struct vdmabuf_create_format args;
-	int fds[3], memfd;
-	uint8_t *maps[3];
-	size_t sizes[3];
-	__u32 fb, handles[3];
-};
-
-static int make_source(FIXTURE_DATA(vkms) *self, const struct fmt *f, __u32 flags, int udmabuf,
-		       struct source *s)
-{
-	__u32 offsets[4] = { 0 }, pitches[4] = { 0 }, handles[4] = { 0 };
-	uint8_t *base[3];
-	int p, ret;
-
-	memset(s, 0, sizeof(*s));
-	s->memfd = -1;
-	ret = vdmabuf_create_format(self->dev, f->fourcc, W, H, flags | VDMABUF_CREATE_RDWR,
-				    &s->args);
-	if (ret)
-		return ret;
-	for (p = 0; p < f->planes; p++) {
-		struct vdmabuf_plane *pl = &s->args.planes[p];
-		int q;
-
-		for (q = 0; q < p && s->args.planes[q].fd != pl->fd; q++)
-			;
-		if (q < p) {
-			s->fds[p] = s->fds[q];
-			s->maps[p] = s->maps[q];
-			continue;
-		}
-		s->fds[p] = pl->fd;
-		s->sizes[p] = lseek(pl->fd, 0, SEEK_END);
-		s->maps[p] = mmap(NULL, s->sizes[p], PROT_READ | PROT_WRITE, MAP_SHARED, pl->fd, 0);
-		if (s->maps[p] == MAP_FAILED)
-			return -errno;
-	}
-	for (p = 0; p < f->planes; p++) {
-		base[p] = s->maps[p];
-		offsets[p] = s->args.planes[p].offset;
-		pitches[p] = s->args.planes[p].stride;
-	}
-	for (p = 0; p < f->planes; p++)
-		dmabuf_sync(s->fds[p], DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE);
-	write_picture(f, base, offsets, pitches, W, H);
-	for (p = 0; p < f->planes; p++)
-		dmabuf_sync(s->fds[p], DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE);
-
-	if (udmabuf) {
-		/* The same bytes in a udmabuf: the reference importers already trust. */
-		struct udmabuf_create c = { .flags = UDMABUF_FLAGS_CLOEXEC };
-		int u = open("/dev/udmabuf", O_RDWR | O_CLOEXEC);
-		size_t size = s->sizes[0];
-		void *m;
-
-		if (u < 0 || (f->planes > 1 && s->fds[1] != s->fds[0]))
-			return -EOPNOTSUPP;
-		s->memfd = memfd_create("vdmabuf-formats", MFD_ALLOW_SEALING);
-		if (s->memfd < 0 || ftruncate(s->memfd, size) ||
-		    fcntl(s->memfd, F_ADD_SEALS, F_SEAL_SHRINK))
-			return -errno;
-		m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, s->memfd, 0);
-		if (m == MAP_FAILED)
-			return -errno;
-		memcpy(m, s->maps[0], size);
-		munmap(m, size);
-		c.memfd = s->memfd;
-		c.size = size;
-		ret = ioctl(u, UDMABUF_CREATE, &c);
-		close(u);
-		if (ret < 0)
-			return -errno;
-		for (p = 0; p < f->planes; p++)
-			s->fds[p] = ret;
-	}
-	for (p = 0; p < f->planes; p++) {
-		handles[p] = prime_import(self->card, s->fds[p]);
-		if (!handles[p])
-			return -errno;
-		s->handles[p] = handles[p];
-	}
-	ret = addfb(self->card, f->fourcc, handles, pitches, offsets, f->planes);
-	if (ret < 0)
-		return ret;
-	s->fb = ret;
-	return 0;
-}
-
-static void free_source(FIXTURE_DATA(vkms) *self, struct source *s, int planes)
-{
-	int p;
-
-	if (s->fb)
-		rmfb(self->card, s->fb);
-	for (p = 0; p < planes; p++) {
-		if (s->handles[p] && (!p || s->handles[p] != s->handles[p - 1]))
-			gem_close(self->card, s->handles[p]);
-		if (s->maps[p] && (!p || s->maps[p] != s->maps[p - 1]))
-			munmap(s->maps[p], s->sizes[p]);
-	}
-	if (s->memfd >= 0) {
-		close(s->fds[0]);
-		close(s->memfd);
-	}
-	close_planes(&s->args);
+	vkms_fini(&self->v);
 }
 
 TEST_F(vkms, scanout_and_writeback_of_every_format)
 {
+	struct vkms *v = &self->v;
 	unsigned int i, tested = 0;
 
 	for (i = 0; i < NFMTS; i++) {
@@ -911,25 +392,25 @@ TEST_F(vkms, scanout_and_writeback_of_every_format)
 		__u32 crc_v = 0, crc_u = 1;
 		int wx = 0, wy = 0, diff, tolerance = f->kind == RGB ? 0 : 6;
 
-		if (!plane_has_format(self->card, self->plane, f->fourcc))
+		if (!plane_has_format(v->card, v->plane, f->fourcc))
 			continue;
-		ASSERT_EQ(0, make_source(self, f, 0, 0, &s)) TH_LOG("%s", f->name);
-		ASSERT_EQ(0, show_and_wait(self, s.fb)) TH_LOG("%s", f->name);
-		diff = wb_diff(self, &wx, &wy);
+		ASSERT_EQ(0, make_source(v, f, 0, 0, &s)) TH_LOG("%s", f->name);
+		ASSERT_EQ(0, show_and_wait(v, s.fb)) TH_LOG("%s", f->name);
+		diff = wb_diff(v, &wx, &wy);
 		EXPECT_LE(diff, tolerance)
 			TH_LOG("%s: off by %d at (%d, %d)", f->name, diff, wx, wy);
 
 		/* The same bytes in a udmabuf compose to the same frame. */
-		ASSERT_EQ(0, next_crc(self, &crc_v));
-		ASSERT_EQ(0, make_source(self, f, 0, 1, &u)) TH_LOG("%s", f->name);
-		ASSERT_EQ(0, show_and_wait(self, u.fb));
-		ASSERT_EQ(0, next_crc(self, &crc_u));
+		ASSERT_EQ(0, next_crc(v, &crc_v));
+		ASSERT_EQ(0, make_source(v, f, 0, 1, &u)) TH_LOG("%s", f->name);
+		ASSERT_EQ(0, show_and_wait(v, u.fb));
+		ASSERT_EQ(0, next_crc(v, &crc_u));
 		EXPECT_EQ(crc_u, crc_v) TH_LOG("%s: CRC %08x, udmabuf %08x", f->name, crc_v, crc_u);
-		EXPECT_EQ(diff, wb_diff(self, &wx, &wy)) TH_LOG("%s", f->name);
+		EXPECT_EQ(diff, wb_diff(v, &wx, &wy)) TH_LOG("%s", f->name);
 		ksft_print_msg("%s: written back within %d, CRC %08x equals udmabuf's\n", f->name,
 			       diff, crc_v);
-		free_source(self, &u, f->planes);
-		free_source(self, &s, f->planes);
+		free_source(v, &u, f->planes);
+		free_source(v, &s, f->planes);
 		tested++;
 	}
 	/* vkms 7.2 takes every RGB and semi-planar or planar YUV format of the list. */
@@ -938,27 +419,29 @@ TEST_F(vkms, scanout_and_writeback_of_every_format)
 
 TEST_F(vkms, different_pictures_give_different_crcs)
 {
+	struct vkms *v = &self->v;
 	const struct fmt *f = &fmts[1]; /* XRGB8888 */
 	__u32 crc_a = 0, crc_b = 0;
 	struct source a, b;
 
-	ASSERT_EQ(0, make_source(self, f, 0, 0, &a));
-	ASSERT_EQ(0, make_source(self, f, 0, 0, &b));
+	ASSERT_EQ(0, make_source(v, f, 0, 0, &a));
+	ASSERT_EQ(0, make_source(v, f, 0, 0, &b));
 	/* One pixel differs. */
 	dmabuf_sync(b.fds[0], DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE);
 	b.maps[0][b.args.planes[0].stride * 10 + 40] ^= 0x80;
 	dmabuf_sync(b.fds[0], DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE);
-	ASSERT_EQ(0, show_and_wait(self, a.fb));
-	ASSERT_EQ(0, next_crc(self, &crc_a));
-	ASSERT_EQ(0, show_and_wait(self, b.fb));
-	ASSERT_EQ(0, next_crc(self, &crc_b));
+	ASSERT_EQ(0, show_and_wait(v, a.fb));
+	ASSERT_EQ(0, next_crc(v, &crc_a));
+	ASSERT_EQ(0, show_and_wait(v, b.fb));
+	ASSERT_EQ(0, next_crc(v, &crc_b));
 	EXPECT_NE(crc_a, crc_b);
-	free_source(self, &a, 1);
-	free_source(self, &b, 1);
+	free_source(v, &a, 1);
+	free_source(v, &b, 1);
 }
 
 TEST_F(vkms, pending_write_fence_holds_the_commit_back)
 {
+	struct vkms *v = &self->v;
 	const struct fmt *f = &fmts[10]; /* NV12 */
 	struct vdmabuf_fence_attach fa = { .usage = VDMABUF_USAGE_WRITE };
 	struct vdmabuf_fence_signal sig = { 0 };
@@ -966,26 +449,26 @@ TEST_F(vkms, pending_write_fence_holds_the_commit_back)
 	int fence, wx, wy;
 
 	/* Something else on screen first, so that the frame to check is the new one. */
-	ASSERT_EQ(0, make_source(self, &fmts[1], 0, 0, &first));
+	ASSERT_EQ(0, make_source(v, &fmts[1], 0, 0, &first));
 	dmabuf_sync(first.fds[0], DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE);
 	memset(first.maps[0], 0, first.sizes[0]);
 	dmabuf_sync(first.fds[0], DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE);
-	ASSERT_EQ(0, show_and_wait(self, first.fb));
+	ASSERT_EQ(0, show_and_wait(v, first.fb));
 
-	ASSERT_EQ(0, make_source(self, f, 0, 0, &s));
+	ASSERT_EQ(0, make_source(v, f, 0, 0, &s));
 	fa.fd = s.fds[0];
-	ASSERT_EQ(0, vdmabuf_ioctl(self->dev, VDMABUF_IOCTL_FENCE_ATTACH, &fa));
-	ASSERT_EQ(0, show(self, s.fb, DRM_MODE_ATOMIC_NONBLOCK, &fence));
+	ASSERT_EQ(0, vdmabuf_ioctl(v->dev, VDMABUF_IOCTL_FENCE_ATTACH, &fa));
+	ASSERT_EQ(0, show(v, s.fb, DRM_MODE_ATOMIC_NONBLOCK, &fence));
 	ASSERT_LE(0, fence);
 	/* prepare_fb waits for the WRITE fence: no frame while it is pending. */
 	EXPECT_FALSE(fence_wait(fence, 300));
 	sig.handle = fa.handle;
-	ASSERT_EQ(0, vdmabuf_ioctl(self->dev, VDMABUF_IOCTL_FENCE_SIGNAL, &sig));
+	ASSERT_EQ(0, vdmabuf_ioctl(v->dev, VDMABUF_IOCTL_FENCE_SIGNAL, &sig));
 	EXPECT_TRUE(fence_wait(fence, 5000));
 	close(fence);
-	EXPECT_LE(wb_diff(self, &wx, &wy), 6);
-	free_source(self, &s, f->planes);
-	free_source(self, &first, 1);
+	EXPECT_LE(wb_diff(v, &wx, &wy), 6);
+	free_source(v, &s, f->planes);
+	free_source(v, &first, 1);
 }
 
 /*
@@ -995,25 +478,26 @@ TEST_F(vkms, pending_write_fence_holds_the_commit_back)
  */
 TEST_F(vkms, quirk_planes_read_from_the_first_object)
 {
+	struct vkms *v = &self->v;
 	const struct fmt *f = &fmts[10]; /* NV12 */
 	int wx = 0, wy = 0, diff;
 	struct source s;
 
-	ASSERT_EQ(0, make_source(self, f, VDMABUF_FORMAT_DISJOINT, 0, &s));
+	ASSERT_EQ(0, make_source(v, f, VDMABUF_FORMAT_DISJOINT, 0, &s));
 	ASSERT_NE(s.handles[0], s.handles[1]);
-	ASSERT_EQ(0, show_and_wait(self, s.fb));
-	diff = wb_diff(self, &wx, &wy);
+	ASSERT_EQ(0, show_and_wait(v, s.fb));
+	diff = wb_diff(v, &wx, &wy);
 	/* The chroma plane read from the luma buffer gives wrong colours: confirmed if far off. */
 	ksft_print_msg("vkms quirk (a), planes read from the first object: %s (off by %d)\n",
 		       diff > 32 ? "confirmed" : "refuted", diff);
 	EXPECT_GT(diff, 32) TH_LOG("vkms read the second object's plane correctly");
 
 	/* The same picture with all planes in one dma-buf is right. */
-	free_source(self, &s, f->planes);
-	ASSERT_EQ(0, make_source(self, f, 0, 0, &s));
-	ASSERT_EQ(0, show_and_wait(self, s.fb));
-	EXPECT_LE(wb_diff(self, &wx, &wy), 6);
-	free_source(self, &s, f->planes);
+	free_source(v, &s, f->planes);
+	ASSERT_EQ(0, make_source(v, f, 0, 0, &s));
+	ASSERT_EQ(0, show_and_wait(v, s.fb));
+	EXPECT_LE(wb_diff(v, &wx, &wy), 6);
+	free_source(v, &s, f->planes);
 }
 
 /*
@@ -1025,6 +509,7 @@ TEST_F(vkms, quirk_planes_read_from_the_first_object)
  */
 TEST_F(vkms, quirk_offset_of_the_first_plane)
 {
+	struct vkms *v = &self->v;
 	struct vdmabuf_create_format args;
 	__u32 handles[4], pitches[4], offsets[4] = { 0 };
 	uint8_t *map, *base[3] = { NULL };
@@ -1032,7 +517,7 @@ TEST_F(vkms, quirk_offset_of_the_first_plane)
 	int fb, x, y, bad = 0;
 	size_t size;
 
-	ASSERT_EQ(0, vdmabuf_create_format(self->dev, DRM_FORMAT_XRGB8888, W, H + 32,
+	ASSERT_EQ(0, vdmabuf_create_format(v->dev, DRM_FORMAT_XRGB8888, W, H + 32,
 					   VDMABUF_CREATE_RDWR, &args));
 	size = args.size;
 	map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, args.planes[0].fd, 0);
@@ -1043,30 +528,30 @@ TEST_F(vkms, quirk_offset_of_the_first_plane)
 	dmabuf_sync(args.planes[0].fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE);
 	write_picture(&fmts[1], base, zero, pitch, W, H);
 	dmabuf_sync(args.planes[0].fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE);
-	handle = prime_import(self->card, args.planes[0].fd);
+	handle = prime_import(v->card, args.planes[0].fd);
 	ASSERT_NE(0, handle);
 	handles[0] = handle;
 	pitches[0] = args.planes[0].stride;
 	offsets[0] = 8 * args.planes[0].stride;
-	fb = addfb(self->card, DRM_FORMAT_XRGB8888, handles, pitches, offsets, 1);
+	fb = addfb(v->card, DRM_FORMAT_XRGB8888, handles, pitches, offsets, 1);
 	ASSERT_LT(0, fb);
-	ASSERT_EQ(0, show_and_wait(self, fb));
+	ASSERT_EQ(0, show_and_wait(v, fb));
 
-	dmabuf_sync(self->wb_buf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
+	dmabuf_sync(v->wb_buf, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ);
 	for (y = 0; y < H; y++) {
 		for (x = 0; x < W; x++) {
-			const uint8_t *px = self->wb_map + (size_t)y * self->wb_pitch + x * 4;
+			const uint8_t *px = v->wb_map + (size_t)y * v->wb_pitch + x * 4;
 			struct rgb c = y + 8 < H ? picture(x, y + 8) : (struct rgb){ 0, 0, 0 };
 
 			bad += px[2] != c.r || px[1] != c.g || px[0] != c.b;
 		}
 	}
-	dmabuf_sync(self->wb_buf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
+	dmabuf_sync(v->wb_buf, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ);
 	ksft_print_msg("vkms quirk (b), offsets[0] applied twice: %s (%d pixels differ from the shifted frame)\n",
 		       bad ? "not as predicted" : "confirmed", bad);
 	EXPECT_EQ(0, bad);
-	rmfb(self->card, fb);
-	gem_close(self->card, handle);
+	rmfb(v->card, fb);
+	gem_close(v->card, handle);
 	munmap(map, size);
 	close(args.planes[0].fd);
 }
@@ -1079,29 +564,30 @@ TEST_F(vkms, quirk_offset_of_the_first_plane)
  */
 TEST_F(vkms, quirk_writeback_stops_crcs)
 {
+	struct vkms *v = &self->v;
 	struct source s;
 	__u32 crc;
 	int data;
 	long start;
 
-	ASSERT_EQ(0, make_source(self, &fmts[1], 0, 0, &s));
-	ASSERT_EQ(0, show_and_wait(self, s.fb));
+	ASSERT_EQ(0, make_source(v, &fmts[1], 0, 0, &s));
+	ASSERT_EQ(0, show_and_wait(v, s.fb));
 	usleep(200000); /* the job's cleanup runs after its fence */
-	data = open_crc(self);
+	data = open_crc(v);
 	ASSERT_LE(0, data);
-	start = next_vblank(self, 0);
-	ASSERT_EQ(0, read_crc(self, data, start, 20, &crc));
+	start = next_vblank(v, 0);
+	ASSERT_EQ(0, read_crc(v, data, start, 20, &crc));
 	/* A writeback commit while the file is open. */
-	ASSERT_EQ(0, show_and_wait(self, s.fb));
+	ASSERT_EQ(0, show_and_wait(v, s.fb));
 	usleep(200000);
-	start = next_vblank(self, 0);
+	start = next_vblank(v, 0);
 	ASSERT_LE(0, start);
-	EXPECT_EQ(-1, read_crc(self, data, start, 30, &crc));
+	EXPECT_EQ(-1, read_crc(v, data, start, 30, &crc));
 	ksft_print_msg("vkms quirk (c), writeback cleanup stops CRCs: %s\n",
 		       _metadata->exit_code ? "refuted" : "confirmed");
 	close(data);
-	EXPECT_EQ(0, next_crc(self, &crc));
-	free_source(self, &s, 1);
+	EXPECT_EQ(0, next_crc(v, &crc));
+	free_source(v, &s, 1);
 }
 
 /* ---- vivid ---------------------------------------------------------------------------------- */

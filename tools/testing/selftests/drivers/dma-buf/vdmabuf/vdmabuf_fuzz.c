@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "kselftest_harness.h"
+#include "vdmabuf_format_util.h"
 #include "vdmabuf_importer_util.h"
 
 #define PROCS 3
@@ -148,6 +149,55 @@ static void op_create(struct fuzzer *f)
 	s->fd = c.fd;
 	s->size = c.size;
 	/* A read-only buffer cannot be mapped writable: keep only read-write ones mapped. */
+	if (c.flags & VDMABUF_CREATE_RDWR)
+		s->map = mmap(NULL, s->size, PROT_READ | PROT_WRITE, MAP_SHARED, s->fd, 0);
+	if (s->map == MAP_FAILED)
+		s->map = NULL;
+}
+
+static const int E_CREATE_FORMAT[] = { EINVAL, ENOSPC, EOPNOTSUPP, 0 };
+static const int E_NONE[] = { 0 };
+
+/*
+ * A format-aware buffer of a random format, size and layout, mostly valid; on success its layout
+ * must read back through VDMABUF_IOCTL_GET_FORMAT, and its first dma-buf joins the slots.
+ */
+static void op_create_format(struct fuzzer *f)
+{
+	static const __u32 aligns[] = { 0, 1, 64, 256, 4096, 3, 8192 };
+	struct vdmabuf_create_format c = {
+		.width = pick(f, 8) ? 2 * (1 + pick(f, 128)) : (__u32)next(f),
+		.height = pick(f, 8) ? 2 * (1 + pick(f, 128)) : 1 + pick(f, 3),
+		.fourcc = pick(f, 8) ? fmts[pick(f, NFMTS)].fourcc : (__u32)next(f),
+		.modifier = pick(f, 8) ? DRM_FORMAT_MOD_LINEAR : (__u64)next(f) << 32 | next(f),
+		.stride_align = aligns[pick(f, 7)],
+		.flags = fuzz_flags(f, VDMABUF_CREATE_FORMAT_FLAGS),
+		.pad = pick(f, 16) ? 0 : next(f),
+	};
+	struct vdmabuf_format_info info = { 0 };
+	struct slot *s = &f->slots[pick(f, SLOTS)];
+	int ret = vdmabuf_ioctl(f->dev, VDMABUF_IOCTL_CREATE_FORMAT, &c);
+	__u32 p;
+
+	note(f, "create_format fourcc %#lx flags %#lx", c.fourcc, c.flags, ret);
+	expect(f, "create_format", ret, E_CREATE_FORMAT);
+	if (ret < 0)
+		return;
+	info.fd = c.planes[c.num_planes - 1].fd;
+	ret = vdmabuf_ioctl(f->dev, VDMABUF_IOCTL_GET_FORMAT, &info);
+	note(f, "get_format fd %ld planes %ld", info.fd, c.num_planes, ret);
+	if (ret || info.fourcc != c.fourcc || info.num_planes != c.num_planes)
+		expect(f, "get_format", ret ? ret : -EPROTO, E_NONE);
+	for (p = 0; p < c.num_planes; p++)
+		if (info.planes[p].offset != c.planes[p].offset ||
+		    info.planes[p].stride != c.planes[p].stride)
+			expect(f, "get_format layout", -EPROTO, E_NONE);
+	drop_slot(f, s);
+	s->fd = c.planes[0].fd;
+	s->size = lseek(s->fd, 0, SEEK_END);
+	for (p = 1; p < c.num_planes; p++)
+		if (c.planes[p].fd != c.planes[0].fd && (p == 1 || c.planes[p].fd != c.planes[p - 1].fd))
+			close(c.planes[p].fd);
 	if (c.flags & VDMABUF_CREATE_RDWR)
 		s->map = mmap(NULL, s->size, PROT_READ | PROT_WRITE, MAP_SHARED, s->fd, 0);
 	if (s->map == MAP_FAILED)
@@ -463,7 +513,10 @@ static int fuzz_process(uint64_t seed, unsigned long calls, double seconds)
 	for (i = 0; f.calls < calls && !f.failed; i++) {
 		switch (pick(&f, 10)) {
 		case 0 ... 1:
-			op_create(&f);
+			if (pick(&f, 4))
+				op_create(&f);
+			else
+				op_create_format(&f);
 			break;
 		case 2 ... 3:
 			op_roundtrip(&f);

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "kselftest_harness.h"
+#include "vdmabuf_format_util.h"
 #include "vdmabuf_importer_util.h"
 
 static double now(void)
@@ -419,6 +420,161 @@ TEST_F_TIMEOUT(stress, create_import_close_vs_limits_returns_to_zero, STRESS_TIM
 	EXPECT_EQ(0, vdmabuf_count("bytes"));
 	EXPECT_EQ(0, vdmabuf_count("attachments"));
 	EXPECT_EQ(0, vdmabuf_count("maps"));
+}
+
+/*
+ * Format-aware buffers made, checked and closed by several threads at once, while another
+ * migrates whichever they have published and a third reads the debugfs listing. Each creator
+ * writes a pattern into every dma-buf of its image, publishes the first one, and after a while
+ * checks that VDMABUF_IOCTL_GET_FORMAT still returns the layout the creation returned and that
+ * the pattern survived the migrations, including those of contiguous buffers.
+ */
+#define FORMAT_THREADS 3
+
+struct format_race {
+	int dev;
+	atomic_bool stop;
+	atomic_int published[FORMAT_THREADS];
+	atomic_long created, migrated, listed, bad;
+};
+
+static void *format_creator(void *arg)
+{
+	struct format_race *r = ((void **)arg)[0];
+	int me = (int)(long)((void **)arg)[1];
+	unsigned int seed = me * 7919 + 1;
+
+	while (!atomic_load(&r->stop)) {
+		const struct fmt *f = &fmts[(seed = seed * 1103515245 + 12345) % NFMTS];
+		__u32 flags = VDMABUF_CREATE_RDWR | (seed & 0x100 ? VDMABUF_FORMAT_DISJOINT : 0) |
+			      (seed & 0x200 ? VDMABUF_CREATE_CONTIGUOUS : 0);
+		struct vdmabuf_create_format c;
+		__u32 p;
+		int i;
+
+		if (vdmabuf_create_format(r->dev, f->fourcc, 64 + (seed >> 20) % 4 * 32, 64, flags,
+					  &c)) {
+			atomic_fetch_add(&r->bad, 1);
+			continue;
+		}
+		atomic_fetch_add(&r->created, 1);
+		for (p = 0; p < c.num_planes; p++) {
+			uint8_t *m = mmap(NULL, c.planes[p].size, PROT_READ | PROT_WRITE, MAP_SHARED,
+					  c.planes[p].fd, c.planes[p].offset & ~4095u);
+
+			if (m == MAP_FAILED) {
+				atomic_fetch_add(&r->bad, 1);
+				continue;
+			}
+			fill_pattern(m + (c.planes[p].offset & 4095),
+				     c.planes[p].size - (c.planes[p].offset & 4095), me + p);
+			munmap(m, c.planes[p].size);
+		}
+		atomic_store(&r->published[me], c.planes[0].fd);
+		for (i = 0; i < 20; i++)
+			sched_yield();
+		atomic_store(&r->published[me], -1);
+		for (p = 0; p < c.num_planes; p++) {
+			struct vdmabuf_format_info info = { .fd = c.planes[p].fd };
+			uint8_t *m;
+
+			if (vdmabuf_ioctl(r->dev, VDMABUF_IOCTL_GET_FORMAT, &info) ||
+			    info.fourcc != f->fourcc || info.width != c.width ||
+			    info.num_planes != c.num_planes ||
+			    info.planes[p].offset != c.planes[p].offset ||
+			    info.planes[p].stride != c.planes[p].stride) {
+				atomic_fetch_add(&r->bad, 1);
+				continue;
+			}
+			m = mmap(NULL, c.planes[p].size, PROT_READ, MAP_SHARED, c.planes[p].fd,
+				 c.planes[p].offset & ~4095u);
+			if (m == MAP_FAILED ||
+			    check_pattern(m + (c.planes[p].offset & 4095),
+					  c.planes[p].size - (c.planes[p].offset & 4095), me + p, 0) >= 0)
+				atomic_fetch_add(&r->bad, 1);
+			if (m != MAP_FAILED)
+				munmap(m, c.planes[p].size);
+		}
+		close_planes(&c);
+	}
+	return NULL;
+}
+
+static void *format_migrator(void *arg)
+{
+	struct format_race *r = arg;
+	unsigned int i;
+
+	for (i = 0; !atomic_load(&r->stop); i++) {
+		int fd = atomic_load(&r->published[i % FORMAT_THREADS]);
+
+		/* The descriptor may be closed, or reused, by now: any error is fine, success
+		 * counts. */
+		if (fd >= 0 && !vdmabuf_migrate(r->dev, fd))
+			atomic_fetch_add(&r->migrated, 1);
+		else
+			sched_yield();
+	}
+	return NULL;
+}
+
+static void *format_lister(void *arg)
+{
+	struct format_race *r = arg;
+
+	while (!atomic_load(&r->stop)) {
+		char *list = read_file("/sys/kernel/debug/vdmabuf/buffers/list"), *line;
+
+		if (!list) {
+			atomic_fetch_add(&r->bad, 1);
+			break;
+		}
+		for (line = strtok(list, "\n"); line; line = strtok(NULL, "\n")) {
+			unsigned long long ino, size, blocks;
+			char phys[32], layout[128];
+
+			if (!strncmp(line, "ino ", 4))
+				continue;
+			/* Five fields; the layout is "-" or FOURCC:WxH:MOD:planes. */
+			if (sscanf(line, "%llu %llu %llu %31s %127s", &ino, &size, &blocks, phys,
+				   layout) != 5 || (strcmp(layout, "-") && !strchr(layout, 'x')))
+				atomic_fetch_add(&r->bad, 1);
+		}
+		free(list);
+		atomic_fetch_add(&r->listed, 1);
+	}
+	return NULL;
+}
+
+TEST_F_TIMEOUT(stress, format_buffers_vs_migrate_and_listing_keep_layout_and_data,
+	       STRESS_TIMEOUT)
+{
+	struct format_race r = { .dev = self->dev };
+	pthread_t threads[FORMAT_THREADS + 2];
+	void *args[FORMAT_THREADS][2];
+	double end;
+	int i;
+
+	for (i = 0; i < FORMAT_THREADS; i++) {
+		atomic_store(&r.published[i], -1);
+		args[i][0] = &r;
+		args[i][1] = (void *)(long)i;
+		pthread_create(&threads[i], NULL, format_creator, args[i]);
+	}
+	pthread_create(&threads[i], NULL, format_migrator, &r);
+	pthread_create(&threads[i + 1], NULL, format_lister, &r);
+	end = now() + stress_seconds();
+	while (now() < end)
+		usleep(10000);
+	atomic_store(&r.stop, true);
+	for (i = 0; i < FORMAT_THREADS + 2; i++)
+		pthread_join(threads[i], NULL);
+	ksft_print_msg("%ld images made, %ld migrations, %ld listings\n", atomic_load(&r.created),
+		       atomic_load(&r.migrated), atomic_load(&r.listed));
+	EXPECT_EQ(0, atomic_load(&r.bad));
+	EXPECT_LT(0, atomic_load(&r.created));
+	EXPECT_LT(0, atomic_load(&r.migrated));
+	EXPECT_LT(0, atomic_load(&r.listed));
 }
 
 /*
