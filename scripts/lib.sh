@@ -40,7 +40,8 @@ need_root() {
 in_root() {
 	need_root
 	# The root sees a clean environment but for these knobs.
-	export VDMABUF_FRESH="${VDMABUF_FRESH:-0}" VM_TIMEOUT="${VM_TIMEOUT:-900}"
+	export VDMABUF_FRESH="${VDMABUF_FRESH:-0}" VM_TIMEOUT="${VM_TIMEOUT:-900}" \
+		VDMABUF_KERNEL="${VDMABUF_KERNEL:-test}"
 	unshare --mount --propagation private -- /bin/sh -eu -c '
 		root=$1; top=$2; cache=$3; shift 3
 		mount -t proc proc "$root/proc"
@@ -51,6 +52,7 @@ in_root() {
 		mount --bind "$cache" "$root/cache"
 		exec chroot "$root" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 \
 			PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-			VDMABUF_FRESH="$VDMABUF_FRESH" VM_TIMEOUT="$VM_TIMEOUT" "$@"
+			VDMABUF_FRESH="$VDMABUF_FRESH" VM_TIMEOUT="$VM_TIMEOUT" \
+			VDMABUF_KERNEL="$VDMABUF_KERNEL" "$@"
 	' in_root "$ROOT" "$TOP" "$VDMABUF_CACHE" "$@"
 }

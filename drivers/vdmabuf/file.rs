@@ -36,7 +36,7 @@ use crate::{
     format::{
         Image,
         Layout,
-        Name, //
+        NameBuf, //
     },
     registry::{
         Registry,
@@ -59,7 +59,6 @@ use kernel::{
         MiscDeviceRegistration, //
     },
     prelude::*,
-    str::CString,
     sync::{aref::ARef, atomic::Relaxed, Arc},
     uaccess::{
         UserPtr,
@@ -158,14 +157,8 @@ fn make_buffer(
     } else {
         Pages::alloc(req.size)?
     };
-    let tracked = Tracked::new(req.size, image.clone())?;
-    let name = match &image {
-        Some(i) => Some(CString::try_from_fmt(fmt!(
-            "{}",
-            Name(&i.layout, i.buffer)
-        ))?),
-        None => None,
-    };
+    let tracked = Tracked::new(req.size, image)?;
+    let name = image.as_ref().map(|i| NameBuf::new(&i.layout, i.buffer));
     let buf = Exported::export(
         VdmaBuffer::new(
             pages,
@@ -179,8 +172,8 @@ fn make_buffer(
             writable: req.rdwr,
         },
     )?;
-    if let Some(name) = name {
-        buf.set_name(&name)?;
+    if let Some(name) = &name {
+        buf.set_name(name.as_cstr())?;
     }
     // CAST: Inode numbers fit in an `i64`.
     tracked.ino.store(buf.inode_number() as i64, Relaxed);
@@ -217,15 +210,12 @@ fn create_format(user: UserSlice, registry: &Arc<Registry>) -> Result<isize> {
     let args: uapi::CreateFormat = reader.read()?;
     let (layout_req, req) = args.validate()?;
     let max_size = Limits::get().max_size;
-    let layout = Arc::new(Layout::new(&layout_req, max_size)?, GFP_KERNEL)?;
+    let layout = Layout::new(&layout_req, max_size)?;
     if req.contiguous && layout.buffer_sizes.iter().any(|&s| s > MAX_CONTIGUOUS) {
         return Err(EINVAL);
     }
     let make = |buffer: usize| {
-        let image = Image {
-            layout: layout.clone(),
-            buffer,
-        };
+        let image = Image { layout, buffer };
         let req = uapi::CreateRequest {
             size: layout.buffer_sizes[buffer],
             ..req

@@ -13,8 +13,7 @@ use crate::dma_buf::fourcc::{
 use kernel::fmt;
 use kernel::{
     page::PAGE_SIZE,
-    prelude::*,
-    sync::Arc, //
+    prelude::*, //
 };
 
 /// The largest width or height, in pixels (as DRM's usual `max_width`).
@@ -57,7 +56,7 @@ pub(crate) struct PlaneLayout {
 
 /// The layout of an image: its format and where its planes are, in one dma-buf or one per
 /// plane.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Layout {
     /// Width in pixels.
     pub(crate) width: u32,
@@ -163,12 +162,12 @@ impl Layout {
     }
 }
 
-/// One dma-buf of a format-aware buffer: the layout, shared by the dma-bufs of a disjoint one,
-/// and which of its dma-bufs this is.
-#[derive(Clone)]
+/// One dma-buf of a format-aware buffer: the layout (each dma-buf of a disjoint one has a copy:
+/// it never changes, and a copy costs no allocation) and which of its dma-bufs this is.
+#[derive(Clone, Copy)]
 pub(crate) struct Image {
     /// The layout.
-    pub(crate) layout: Arc<Layout>,
+    pub(crate) layout: Layout,
     /// The index of this dma-buf in the layout.
     pub(crate) buffer: usize,
 }
@@ -217,6 +216,41 @@ impl fmt::Display for Name<'_> {
             f.write_fmt(fmt!(" plane {}", self.1))?;
         }
         Ok(())
+    }
+}
+
+/// A dma-buf name formatted on the stack, as [`Name`] writes it: at most 31 bytes and a NUL, the
+/// core's limit; longer names are cut.
+pub(crate) struct NameBuf {
+    buf: [u8; 32],
+    len: usize,
+}
+
+impl fmt::Write for NameBuf {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let n = core::cmp::min(s.len(), self.buf.len() - 1 - self.len);
+        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
+        self.len += n;
+        Ok(())
+    }
+}
+
+impl NameBuf {
+    /// The name of dma-buf `buffer` of `layout`.
+    pub(crate) fn new(layout: &Layout, buffer: usize) -> Self {
+        let mut name = Self {
+            buf: [0; 32],
+            len: 0,
+        };
+        // Cannot fail: `write_str` cuts instead.
+        let _ = fmt::Write::write_fmt(&mut name, fmt!("{}", Name(layout, buffer)));
+        name
+    }
+
+    /// The name, NUL-terminated.
+    pub(crate) fn as_cstr(&self) -> &CStr {
+        // The last byte is never written, so there is a NUL.
+        CStr::from_bytes_until_nul(&self.buf).unwrap_or(c"")
     }
 }
 
@@ -344,9 +378,20 @@ mod tests {
         r.fourcc = Fourcc::new(b"YU12").0;
         r.disjoint = true;
         let l = Layout::new(&r, 1 << 31)?;
-        let name = kernel::str::CString::try_from_fmt(fmt!("{}", Name(&l, 2)))?;
-        assert_eq!(name.to_bytes(), b"YU12 16384x16384 LINEAR plane 2");
-        assert!(name.to_bytes().len() <= 31);
+        let name = NameBuf::new(&l, 2);
+        assert_eq!(
+            name.as_cstr().to_bytes(),
+            b"YU12 16384x16384 LINEAR plane 2"
+        );
+        let l = Layout::new(&req(b"NV12", 640, 480), BIG)?;
+        assert_eq!(
+            NameBuf::new(&l, 0).as_cstr().to_bytes(),
+            b"NV12 640x480 LINEAR"
+        );
+        // Longer than the limit: cut, still terminated.
+        let mut long = NameBuf::new(&l, 0);
+        let _ = fmt::Write::write_str(&mut long, " and a good deal more text");
+        assert_eq!(long.as_cstr().to_bytes().len(), 31);
         Ok(())
     }
 }

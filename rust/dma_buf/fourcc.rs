@@ -17,7 +17,10 @@
 #[cfg(CONFIG_DRM)]
 use crate::dma_buf::helpers;
 #[cfg(CONFIG_DRM)]
-use kernel::ffi::c_uint;
+use kernel::{
+    ffi::c_uint,
+    sync::SetOnce, //
+};
 use kernel::{
     fmt,
     prelude::*, //
@@ -60,6 +63,10 @@ impl fmt::Display for Fourcc {
         Ok(())
     }
 }
+
+/// What [`Format::lookup`] read from the kernel's table, in the order of [`KNOWN`].
+#[cfg(CONFIG_DRM)]
+static TABLE: SetOnce<[Option<Format>; KNOWN.len()]> = SetOnce::new();
 
 /// The formats [`Format::lookup`] accepts: common RGB, packed YUV, semi-planar and planar YUV
 /// formats as compositors, display drivers and video pipelines pass them.
@@ -141,61 +148,63 @@ impl Format {
     }
 
     /// Looks `fourcc` up in the kernel's format table, if it is one of [`KNOWN`].
+    ///
+    /// The first lookup reads every format of [`KNOWN`] from the kernel's table (a linear
+    /// search each) and keeps them; later lookups only search [`KNOWN`].
     #[cfg(CONFIG_DRM)]
     pub(crate) fn lookup(fourcc: u32) -> Option<Self> {
-        let fourcc = Fourcc(fourcc);
-        if !KNOWN.iter().any(|(_, known)| *known == fourcc) {
-            return None;
+        let i = KNOWN.iter().position(|(_, known)| known.0 == fourcc)?;
+        if let Some(table) = TABLE.as_ref() {
+            return table[i];
         }
-        let mut format = Self {
-            fourcc,
-            num_planes: 0,
-            hsub: 0,
-            vsub: 0,
-            planes: [PlaneFormat::default(); MAX_PLANES],
+        let mut table = [None; KNOWN.len()];
+        for (entry, (_, known)) in table.iter_mut().zip(KNOWN) {
+            *entry = Self::describe(*known);
+        }
+        // A lookup racing with this one may fill the table first; both read the same values.
+        let _ = TABLE.populate(table);
+        table[i]
+    }
+
+    /// Reads `fourcc`, which must be one of [`KNOWN`], from the kernel's table.
+    #[cfg(CONFIG_DRM)]
+    fn describe(fourcc: Fourcc) -> Option<Self> {
+        let mut cpb: [c_uint; MAX_PLANES] = [0; MAX_PLANES];
+        let (mut bw, mut bh) = (cpb, cpb);
+        let (mut hsub, mut vsub): (c_uint, c_uint) = (0, 0);
+        // SAFETY: `fourcc` is one of `KNOWN`, all of which are in the kernel's table, so the
+        // lookup does not warn; the arrays have the `DRM_FORMAT_MAX_PLANES` entries the helper
+        // fills and the other pointers are valid local variables.
+        let n = unsafe {
+            helpers::drm_format_describe(
+                fourcc.0,
+                cpb.as_mut_ptr(),
+                bw.as_mut_ptr(),
+                bh.as_mut_ptr(),
+                &mut hsub,
+                &mut vsub,
+            )
         };
-        for (i, plane) in format.planes.iter_mut().enumerate() {
-            let (mut cpb, mut bw, mut bh, mut hsub, mut vsub): (
-                c_uint,
-                c_uint,
-                c_uint,
-                c_uint,
-                c_uint,
-            ) = (0, 0, 0, 0, 0);
-            // SAFETY: `fourcc` is one of `KNOWN`, all of which are in the kernel's table, so the
-            // lookup does not warn; the out pointers are valid local variables.
-            // CAST: `i < MAX_PLANES`.
-            let n = unsafe {
-                helpers::drm_format_plane(
-                    fourcc.0,
-                    i as c_uint,
-                    &mut cpb,
-                    &mut bw,
-                    &mut bh,
-                    &mut hsub,
-                    &mut vsub,
-                )
-            };
-            // CAST: At most `DRM_FORMAT_MAX_PLANES`, a `u8` in C.
-            format.num_planes = n as usize;
-            format.hsub = hsub;
-            format.vsub = vsub;
-            if i < format.num_planes {
-                *plane = PlaneFormat {
-                    char_per_block: cpb,
-                    block_w: bw,
-                    block_h: bh,
-                };
-            }
-        }
-        if format.num_planes == 0
-            || format.num_planes > MAX_PLANES
-            || format.hsub == 0
-            || format.vsub == 0
-        {
+        // CAST: At most `DRM_FORMAT_MAX_PLANES`, a `u8` in C.
+        let num_planes = n as usize;
+        if num_planes == 0 || num_planes > MAX_PLANES || hsub == 0 || vsub == 0 {
             return None;
         }
-        Some(format)
+        let mut planes = [PlaneFormat::default(); MAX_PLANES];
+        for (i, plane) in planes.iter_mut().enumerate().take(num_planes) {
+            *plane = PlaneFormat {
+                char_per_block: cpb[i],
+                block_w: bw[i],
+                block_h: bh[i],
+            };
+        }
+        Some(Self {
+            fourcc,
+            num_planes,
+            hsub,
+            vsub,
+            planes,
+        })
     }
 
     /// Width in pixels of plane `plane` of an image `width` pixels wide

@@ -312,23 +312,26 @@ int VDMABUF_RS(dma_buf_set_name)(struct dma_buf *dmabuf, const char *name)
 
 #if IS_ENABLED(CONFIG_DRM)
 /*
- * Describes plane @plane of @format from the kernel's format table and returns the format's
- * number of planes. @format must be in the table: drm_format_info() WARNs otherwise. Block sizes
- * are at least 1 (drm_format_info_block_width()); for a plane beyond the format's, the
- * per-plane values are 0.
+ * Describes @format from the kernel's format table: for each of the DRM_FORMAT_MAX_PLANES
+ * planes, bytes per block and block width and height (at least 1, as
+ * drm_format_info_block_width() gives them; 0 bytes for planes the format does not have), and
+ * the chroma subsampling. Returns the number of planes. @format must be in the table:
+ * drm_format_info() WARNs otherwise.
  */
-unsigned int VDMABUF_RS(drm_format_plane)(u32 format, unsigned int plane,
-					  unsigned int *char_per_block, unsigned int *block_w,
-					  unsigned int *block_h, unsigned int *hsub,
-					  unsigned int *vsub)
+unsigned int VDMABUF_RS(drm_format_describe)(u32 format, unsigned int *char_per_block,
+					     unsigned int *block_w, unsigned int *block_h,
+					     unsigned int *hsub, unsigned int *vsub)
 {
 	const struct drm_format_info *info = drm_format_info(format);
+	int i;
 
 	if (!info)
 		return 0;
-	*char_per_block = plane < info->num_planes ? info->char_per_block[plane] : 0;
-	*block_w = drm_format_info_block_width(info, plane);
-	*block_h = drm_format_info_block_height(info, plane);
+	for (i = 0; i < DRM_FORMAT_MAX_PLANES; i++) {
+		char_per_block[i] = i < info->num_planes ? info->char_per_block[i] : 0;
+		block_w[i] = info->block_w[i] ?: 1;
+		block_h[i] = info->block_h[i] ?: 1;
+	}
 	*hsub = info->hsub;
 	*vsub = info->vsub;
 	return info->num_planes;

@@ -70,10 +70,9 @@ struct workqueue_struct *VDMABUF_RS(alloc_ordered_workqueue)(const char *name);
 struct page *VDMABUF_RS(alloc_contig_user_pages)(unsigned long nr_pages);
 int VDMABUF_RS(dma_buf_set_name)(struct dma_buf *dmabuf, const char *name);
 #if IS_ENABLED(CONFIG_DRM)
-unsigned int VDMABUF_RS(drm_format_plane)(u32 format, unsigned int plane,
-					  unsigned int *char_per_block, unsigned int *block_w,
-					  unsigned int *block_h, unsigned int *hsub,
-					  unsigned int *vsub);
+unsigned int VDMABUF_RS(drm_format_describe)(u32 format, unsigned int *char_per_block,
+					     unsigned int *block_w, unsigned int *block_h,
+					     unsigned int *hsub, unsigned int *vsub);
 #endif
 
 #endif

@@ -149,9 +149,8 @@ c_helpers! {
         name: *const kernel::ffi::c_char,
     ) -> c_int;
     #[cfg(all(dma_buf_exporter, CONFIG_DRM))]
-    fn drm_format_plane(
+    fn drm_format_describe(
         format: u32,
-        plane: c_uint,
         char_per_block: *mut c_uint,
         block_w: *mut c_uint,
         block_h: *mut c_uint,

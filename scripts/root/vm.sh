@@ -26,9 +26,12 @@ mkdir -p "$stage/bin" "$stage/lib/modules" "$stage/tests" "$stage/vm"
 cp /bin/busybox "$stage/bin/busybox"
 cp /src/tests/vm/init "$stage/init"
 cp -r /src/tests/vm/lib.sh /src/tests/vm/plans "$stage/vm/"
-cp /src/drivers/vdmabuf/vdmabuf.ko /src/samples/vdmabuf_importer/vdmabuf_importer.ko \
+# VDMABUF_MODULES: the tree whose modules and selftests to use (make bench builds a copy for its
+# kernel); the repository by default.
+mods=${VDMABUF_MODULES:-/src}
+cp "$mods/drivers/vdmabuf/vdmabuf.ko" "$mods/samples/vdmabuf_importer/vdmabuf_importer.ko" \
 	"$kdir/drivers/dma-buf/dmabuf_kunit.ko" "$stage/lib/modules/"
-cp /src/build/selftests/* \
+cp "$mods/build/selftests"/* \
 	"$kdir/selftests/sync/sync_test" "$kdir/selftests/drivers/dma-buf/udmabuf" \
 	"$kdir/selftests/dmabuf-heaps/dmabuf-heap" "$stage/tests/"
 chmod +x "$stage/init"
