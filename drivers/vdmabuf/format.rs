@@ -203,36 +203,13 @@ impl fmt::Display for ShowLayout<'_> {
     }
 }
 
-/// The dma-buf name a buffer of the layout gets, which fdinfo and the core's debugfs show:
-/// `NV12 640x480 LINEAR`, with ` plane N` for the dma-bufs of a disjoint layout. At most 31
-/// bytes, the core's limit.
-pub(crate) struct Name<'a>(pub(crate) &'a Layout, pub(crate) usize);
-
-impl fmt::Display for Name<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let l = self.0;
-        f.write_fmt(fmt!("{} {}x{} LINEAR", l.fourcc, l.width, l.height))?;
-        if l.buffers > 1 {
-            f.write_fmt(fmt!(" plane {}", self.1))?;
-        }
-        Ok(())
-    }
-}
-
-/// A dma-buf name formatted on the stack, as [`Name`] writes it: at most 31 bytes and a NUL, the
-/// core's limit; longer names are cut.
+/// The dma-buf name a buffer of a layout gets, which fdinfo and the core's debugfs show:
+/// `NV12 640x480 LINEAR`, with ` plane N` for the dma-bufs of a disjoint layout; at most 31
+/// bytes and a NUL, the core's limit (longer names are cut). Written by hand on the stack: it is
+/// made for every format-aware buffer, and `core::fmt` costs more than the rest of the layout.
 pub(crate) struct NameBuf {
     buf: [u8; 32],
     len: usize,
-}
-
-impl fmt::Write for NameBuf {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        let n = core::cmp::min(s.len(), self.buf.len() - 1 - self.len);
-        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
-        self.len += n;
-        Ok(())
-    }
 }
 
 impl NameBuf {
@@ -242,9 +219,55 @@ impl NameBuf {
             buf: [0; 32],
             len: 0,
         };
-        // Cannot fail: `write_str` cuts instead.
-        let _ = fmt::Write::write_fmt(&mut name, fmt!("{}", Name(layout, buffer)));
+        for b in layout.fourcc.0.to_le_bytes() {
+            name.push(if b.is_ascii_graphic() || b == b' ' {
+                b
+            } else {
+                b'?'
+            });
+        }
+        name.push(b' ');
+        name.push_decimal(layout.width.into());
+        name.push(b'x');
+        name.push_decimal(layout.height.into());
+        name.push_str(b" LINEAR");
+        if layout.buffers > 1 {
+            name.push_str(b" plane ");
+            // CAST: At most `MAX_PLANES`.
+            name.push_decimal(buffer as u64);
+        }
         name
+    }
+
+    fn push(&mut self, b: u8) {
+        // The last byte stays NUL.
+        if self.len < self.buf.len() - 1 {
+            self.buf[self.len] = b;
+            self.len += 1;
+        }
+    }
+
+    fn push_str(&mut self, s: &[u8]) {
+        for &b in s {
+            self.push(b);
+        }
+    }
+
+    fn push_decimal(&mut self, mut v: u64) {
+        let mut digits = [0u8; 20];
+        let mut n = 0;
+        loop {
+            // CAST: A digit.
+            digits[n] = b'0' + (v % 10) as u8;
+            n += 1;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        for i in (0..n).rev() {
+            self.push(digits[i]);
+        }
     }
 
     /// The name, NUL-terminated.
@@ -390,8 +413,11 @@ mod tests {
         );
         // Longer than the limit: cut, still terminated.
         let mut long = NameBuf::new(&l, 0);
-        let _ = fmt::Write::write_str(&mut long, " and a good deal more text");
-        assert_eq!(long.as_cstr().to_bytes().len(), 31);
+        long.push_str(b" and a good deal more text");
+        assert_eq!(
+            long.as_cstr().to_bytes(),
+            b"NV12 640x480 LINEAR and a good "
+        );
         Ok(())
     }
 }

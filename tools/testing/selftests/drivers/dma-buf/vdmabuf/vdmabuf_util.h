@@ -201,8 +201,8 @@ static inline long env_long(const char *name, long def)
 
 #include <drm/drm.h>
 
-/* Opens the vgem device, or returns -1 if there is none. */
-static inline int vgem_open(void)
+/* Opens the DRM card of @driver; returns its fd and, if @minor, its minor, or -1 if none. */
+static inline int drm_open_driver(const char *driver, int *minor)
 {
 	char path[32], name[16];
 	int i, fd;
@@ -215,11 +215,20 @@ static inline int vgem_open(void)
 		if (fd < 0)
 			continue;
 		memset(name, 0, sizeof(name));
-		if (!ioctl(fd, DRM_IOCTL_VERSION, &v) && !strcmp(name, "vgem"))
+		if (!ioctl(fd, DRM_IOCTL_VERSION, &v) && !strcmp(name, driver)) {
+			if (minor)
+				*minor = i;
 			return fd;
+		}
 		close(fd);
 	}
 	return -1;
+}
+
+/* Opens the vgem device, or returns -1 if there is none. */
+static inline int vgem_open(void)
+{
+	return drm_open_driver("vgem", NULL);
 }
 
 /* Imports dma-buf @fd into vgem; returns the GEM handle or -errno. */

@@ -54,29 +54,6 @@ static inline int drm_ioctl(int fd, unsigned long cmd, void *arg)
 	return ret < 0 ? -errno : ret;
 }
 
-/* Opens the vkms card; returns its fd and minor, or -1. */
-static inline int open_vkms(int *minor)
-{
-	char path[32], name[16];
-	int i, fd;
-
-	for (i = 0; i < 16; i++) {
-		struct drm_version v = { .name = name, .name_len = sizeof(name) - 1 };
-
-		snprintf(path, sizeof(path), "/dev/dri/card%d", i);
-		fd = open(path, O_RDWR | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		memset(name, 0, sizeof(name));
-		if (!drm_ioctl(fd, DRM_IOCTL_VERSION, &v) && !strcmp(name, "vkms")) {
-			*minor = i;
-			return fd;
-		}
-		close(fd);
-	}
-	return -1;
-}
-
 static inline __u32 prop_id(int fd, __u32 obj, __u32 type, const char *name, __u64 *value)
 {
 	struct drm_mode_obj_get_properties op = { .obj_id = obj, .obj_type = type };
@@ -361,7 +338,7 @@ static inline int vkms_init(struct vkms *self, const char **why)
 	*why = "vdmabuf is not loaded";
 	if (self->dev < 0)
 		return -ENODEV;
-	self->card = open_vkms(&self->minor);
+	self->card = drm_open_driver("vkms", &self->minor);
 	*why = "no vkms card (CONFIG_DRM_VKMS)";
 	if (self->card < 0)
 		return -ENODEV;
