@@ -25,6 +25,11 @@ use crate::{
         vmap::Vmap,
     },
     format::Image,
+    modes::{
+        FailOp,
+        Injector,
+        Modes, //
+    },
     registry::{
         Registry,
         Tracked, //
@@ -70,6 +75,8 @@ pub(crate) struct VdmaBuffer {
     tracked: Option<(Arc<Registry>, Arc<Tracked>)>,
     /// The image layout of a format-aware buffer.
     image: Option<Image>,
+    /// How the buffer misbehaves on purpose, and its count of calls.
+    injector: Injector,
 }
 
 #[pinned_drop]
@@ -107,6 +114,7 @@ impl VdmaBuffer {
         stats: &'static Stats,
         account: BufferAccount,
         image: Option<Image>,
+        modes: Modes,
         tracked: Option<(Arc<Registry>, Arc<Tracked>)>,
     ) -> Result<impl PinInit<Self, Error>> {
         let pages = Arc::new(pages, GFP_KERNEL)?;
@@ -125,12 +133,18 @@ impl VdmaBuffer {
             _account: account,
             tracked,
             image,
+            injector: Injector::new(modes),
         }? Error))
     }
 
     /// Returns the image layout of a format-aware buffer.
     pub(crate) fn image(&self) -> Option<&Image> {
         self.image.as_ref()
+    }
+
+    /// Returns the buffer's modes.
+    pub(crate) fn modes(&self) -> &Modes {
+        self.injector.modes()
     }
 }
 
@@ -240,6 +254,7 @@ impl Exporter for VdmaBuffer {
     }
 
     fn attach(buf: &Exported<Self>, _attach: &Attachment) -> Result<AttachData> {
+        buf.data().injector.call(FailOp::Attach, buf.data().stats)?;
         let mut state = buf.data().state.lock();
         state.kmap()?;
         state.attachments += 1;
@@ -274,9 +289,16 @@ impl Exporter for VdmaBuffer {
         _data: &AttachData,
         dir: DataDirection,
     ) -> Result<MappedSgTable> {
-        let pages = buf.data().state.lock().pages.clone();
+        let data = buf.data();
+        data.injector.call(FailOp::Map, data.stats)?;
+        if let Some(delay) = data.modes().map_delay() {
+            // A slow device or IOMMU; under the reservation lock, as a real map is.
+            kernel::time::delay::fsleep(delay);
+        }
+        let pages = data.state.lock().pages.clone();
         let dev = attach.device();
-        let table = SgTable::new(pages, sg_table::max_segment(dev))?.dma_map(dev, dir)?;
+        let max_segment = core::cmp::min(sg_table::max_segment(dev), data.modes().sg.max_entry());
+        let table = SgTable::new(pages, max_segment)?.dma_map(dev, dir)?;
         buf.data().stats.maps.add(1, Relaxed);
         Ok(table)
     }
@@ -292,6 +314,9 @@ impl Exporter for VdmaBuffer {
     }
 
     fn begin_cpu_access(buf: &Exported<Self>, dir: DataDirection) -> Result {
+        buf.data()
+            .injector
+            .call(FailOp::BeginCpuAccess, buf.data().stats)?;
         // The core waits for the fences only after this callback (7.2: `dma_buf_begin_cpu_access`),
         // but invalidating CPU caches before a device's write has landed would let the CPU read
         // stale lines on non-coherent systems: wait first, as implicit sync orders this access.
@@ -310,9 +335,9 @@ impl Exporter for VdmaBuffer {
         Ok(())
     }
 
-    fn mmap(_buf: &Exported<Self>, _vma: &VmaNew) -> Result {
-        // Nothing to refuse: the core checked the range, the layer refuses private mappings.
-        Ok(())
+    fn mmap(buf: &Exported<Self>, _vma: &VmaNew) -> Result {
+        // Nothing else to refuse: the core checked the range, the layer refuses private mappings.
+        buf.data().injector.call(FailOp::Mmap, buf.data().stats)
     }
 
     fn fault(buf: &Exported<Self>, vma: &FaultVma) -> VmFault {
@@ -358,7 +383,14 @@ mod tests {
     fn export(size: usize) -> Result<ARef<Exported<VdmaBuffer>>> {
         let account = BufferAccount::new(&TEST_STATS, size, usize::MAX, usize::MAX)?;
         Exported::export(
-            VdmaBuffer::new(Pages::alloc(size)?, &TEST_STATS, account, None, None)?,
+            VdmaBuffer::new(
+                Pages::alloc(size)?,
+                &TEST_STATS,
+                account,
+                None,
+                Modes::default(),
+                None,
+            )?,
             ExportOptions {
                 size,
                 writable: true,

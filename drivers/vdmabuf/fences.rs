@@ -59,23 +59,33 @@ use kernel::{
 /// The longest `fence_timeout_ms` the module accepts, vgem's fixed timeout.
 pub(crate) const MAX_TIMEOUT_MS: u32 = 10_000;
 
-/// A fence with a timer that signals it with `-ETIMEDOUT` if nobody does first.
+/// A fence with a timer that signals it if nobody does first: with `-ETIMEDOUT`, or, for a fence
+/// that signals by itself (`struct vdmabuf_modes.fence_delay_ms`), with the status it was given.
 #[pin_data]
 pub(crate) struct TimedFence {
     #[pin]
     timer: HrTimer<TimedFence>,
     fence: DriverFence,
+    /// What the timer signals the fence with.
+    expiry: Result,
 }
 
 impl TimedFence {
-    /// Creates an unsignalled fence on a context of its own, its timer not yet started.
+    /// Creates an unsignalled fence on a context of its own, its timer not yet started, which
+    /// signals with `-ETIMEDOUT` when the timer fires.
     pub(crate) fn new(timeline: &'static CStr) -> Result<Arc<Self>> {
+        Self::with_expiry(timeline, Err(ETIMEDOUT))
+    }
+
+    /// Like [`TimedFence::new`], signalling with `expiry` when the timer fires.
+    pub(crate) fn with_expiry(timeline: &'static CStr, expiry: Result) -> Result<Arc<Self>> {
         let ctx = FenceContext::new(c"vdmabuf", timeline);
         let fence = ctx.alloc_fence()?;
         Arc::pin_init(
             pin_init!(TimedFence {
                 timer <- HrTimer::new(),
                 fence: fence.init(&ctx),
+                expiry,
             }),
             GFP_KERNEL,
         )
@@ -94,7 +104,7 @@ impl HrTimerCallback for TimedFence {
 
     fn run(this: ArcBorrow<'_, Self>, _ctx: HrTimerCallbackContext<'_, Self>) -> HrTimerRestart {
         // Hard interrupt context: signalling takes only the fence's own irq-safe lock.
-        this.fence.signal(Err(ETIMEDOUT));
+        this.fence.signal(this.expiry);
         HrTimerRestart::NoRestart
     }
 }
@@ -146,13 +156,18 @@ impl FenceTable {
         report: impl FnOnce(u32, i32) -> Result,
     ) -> Result {
         let buf = DmaBuf::get(req.fd)?;
-        if buf.downcast::<VdmaBuffer>().is_none()
-            || !matches!(req.usage, Usage::Read | Usage::Write)
-        {
+        let vbuf = buf.downcast::<VdmaBuffer>().ok_or(EINVAL)?;
+        if !matches!(req.usage, Usage::Read | Usage::Write) {
             return Err(EINVAL);
         }
+        // A buffer in the self-signalling mode sets when and how its fences signal by themselves.
+        let (timeout, expiry) = vbuf
+            .data()
+            .modes()
+            .fence()
+            .unwrap_or((req.timeout, Err(ETIMEDOUT)));
         // Everything that can fail or allocate happens before the fence is visible.
-        let timed = TimedFence::new(c"vdmabuf-user")?;
+        let timed = TimedFence::with_expiry(c"vdmabuf-user", expiry)?;
         let node = RBTreeNodeReservation::new(GFP_KERNEL)?;
         let handle = self.inner.lock().take_next()?;
         // Reports to userspace, then makes the fence visible; `sync_fd` is -1 without a
@@ -160,7 +175,7 @@ impl FenceTable {
         let finish = |sync_fd: i32| -> Result {
             // The timer runs before the fence can be seen, so its completion never depends on
             // the rest of this ioctl.
-            let timer = timed.clone().start(req.timeout);
+            let timer = timed.clone().start(timeout);
             let res = report(handle, sync_fd).and_then(|()| Self::publish(&buf, &timed, req.usage));
             if let Err(e) = res {
                 // Nobody saw the fence; it goes quietly, and dropping `timer` cancels the timer.

@@ -38,6 +38,10 @@ use crate::{
         Layout,
         NameBuf, //
     },
+    modes::{
+        Modes,
+        SgLayout, //
+    },
     registry::{
         Registry,
         Tracked, //
@@ -59,7 +63,14 @@ use kernel::{
         MiscDeviceRegistration, //
     },
     prelude::*,
-    sync::{aref::ARef, atomic::Relaxed, Arc},
+    sync::{
+        aref::ARef,
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
+        Arc,
+    },
     uaccess::{
         UserPtr,
         UserSlice,
@@ -143,28 +154,42 @@ impl VdmabufFile {
     }
 }
 
-/// Allocates a zeroed buffer as `req` asks, with its layout if it has one, lists it in
-/// `registry` and exports it.
+/// Seeds the page order of scattered buffers: each gets a different one.
+static SCATTER_SEED: Atomic<u32> = Atomic::new(1);
+
+/// Allocates a zeroed buffer as `req` asks, with its layout if it has one and its modes, lists
+/// it in `registry` and exports it.
 fn make_buffer(
     registry: &Arc<Registry>,
     req: &uapi::CreateRequest,
     image: Option<Image>,
+    modes: Modes,
 ) -> Result<ARef<Exported<VdmaBuffer>>> {
     let limits = Limits::get();
     let account = BufferAccount::new(&STATS, req.size, limits.max_buffers, limits.max_total)?;
-    let pages = if req.contiguous {
-        Pages::alloc_contiguous(req.size)?
-    } else {
-        Pages::alloc(req.size)?
+    let pages = match modes.sg {
+        _ if req.contiguous => Pages::alloc_contiguous(req.size)?,
+        SgLayout::Contiguous => Pages::alloc_contiguous(req.size)?,
+        SgLayout::Scattered => {
+            Pages::alloc_scattered(req.size, SCATTER_SEED.fetch_add(0x9e37_79b9, Relaxed))?
+        }
+        SgLayout::Largest | SgLayout::PerPage | SgLayout::Capped(_) => Pages::alloc(req.size)?,
     };
-    let tracked = Tracked::new(req.size, image)?;
-    let name = image.as_ref().map(|i| NameBuf::new(&i.layout, i.buffer));
+    let tracked = Tracked::new(req.size, image, modes)?;
+    // fdinfo shows the dma-buf's name: the format of a format-aware buffer, else the modes of a
+    // buffer that has any (cut at 31 bytes; debugfs lists them in full).
+    let name = match &image {
+        Some(i) => Some(NameBuf::new(&i.layout, i.buffer)),
+        None if modes != Modes::default() => Some(NameBuf::from_fmt(fmt!("{modes}"))),
+        None => None,
+    };
     let buf = Exported::export(
         VdmaBuffer::new(
             pages,
             &STATS,
             account,
             image,
+            modes,
             Some((registry.clone(), tracked.clone())),
         )?,
         ExportOptions {
@@ -193,8 +218,10 @@ fn fd_flags(req: &uapi::CreateRequest) -> u32 {
 fn create(user: UserSlice, registry: &Arc<Registry>) -> Result<isize> {
     let (mut reader, mut writer) = user.reader_writer();
     let mut args: uapi::Create = reader.read()?;
-    let req = args.validate(Limits::get().max_size)?;
-    let buf = make_buffer(registry, &req, None)?;
+    let limits = Limits::get();
+    let req = args.validate(limits.max_size)?;
+    let modes = uapi::read_modes(args.modes, limits.fence_timeout_ms)?;
+    let buf = make_buffer(registry, &req, None, modes)?;
     install_new_fd(fd_flags(&req), |fd| {
         args.fd = fd;
         writer.write(&args)?;
@@ -209,8 +236,9 @@ fn create_format(user: UserSlice, registry: &Arc<Registry>) -> Result<isize> {
     let (mut reader, mut writer) = user.reader_writer();
     let args: uapi::CreateFormat = reader.read()?;
     let (layout_req, req) = args.validate()?;
-    let max_size = Limits::get().max_size;
-    let layout = Layout::new(&layout_req, max_size)?;
+    let limits = Limits::get();
+    let layout = Layout::new(&layout_req, limits.max_size)?;
+    let modes = uapi::read_modes(args.modes, limits.fence_timeout_ms)?;
     if req.contiguous && layout.buffer_sizes.iter().any(|&s| s > MAX_CONTIGUOUS) {
         return Err(EINVAL);
     }
@@ -220,7 +248,7 @@ fn create_format(user: UserSlice, registry: &Arc<Registry>) -> Result<isize> {
             size: layout.buffer_sizes[buffer],
             ..req
         };
-        make_buffer(registry, &req, Some(image))
+        make_buffer(registry, &req, Some(image), modes)
     };
     // Every dma-buf is made before any descriptor is installed: all or none.
     let report = |fds: &[i32], mut args: uapi::CreateFormat, writer: &mut UserSliceWriter| {

@@ -212,6 +212,13 @@ pub(crate) struct NameBuf {
     len: usize,
 }
 
+impl fmt::Write for NameBuf {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.push_str(s.as_bytes());
+        Ok(())
+    }
+}
+
 impl NameBuf {
     /// The name of dma-buf `buffer` of `layout`.
     pub(crate) fn new(layout: &Layout, buffer: usize) -> Self {
@@ -236,6 +243,16 @@ impl NameBuf {
             // CAST: At most `MAX_PLANES`.
             name.push_decimal(buffer as u64);
         }
+        name
+    }
+
+    /// A name written by `core::fmt` (cut at the limit), for the rarer cases.
+    pub(crate) fn from_fmt(args: fmt::Arguments<'_>) -> Self {
+        let mut name = Self {
+            buf: [0; 32],
+            len: 0,
+        };
+        let _ = fmt::Write::write_fmt(&mut name, args);
         name
     }
 

@@ -8,7 +8,8 @@
 
 use crate::{
     dma_buf::pages::Pages,
-    format::Image, //
+    format::Image,
+    modes::Modes, //
 };
 use core::fmt;
 use kernel::{
@@ -36,12 +37,14 @@ pub(crate) struct Tracked {
     pub(crate) blocks: Atomic<i64>,
     /// The image layout of a format-aware buffer.
     image: Option<Image>,
+    /// The buffer's modes.
+    modes: Modes,
 }
 
 impl Tracked {
     /// A record for a buffer of `size` bytes, with its layout if it has one; the rest is set
     /// once known.
-    pub(crate) fn new(size: usize, image: Option<Image>) -> Result<Arc<Self>> {
+    pub(crate) fn new(size: usize, image: Option<Image>, modes: Modes) -> Result<Arc<Self>> {
         Ok(Arc::new(
             Self {
                 ino: Atomic::new(0),
@@ -49,6 +52,7 @@ impl Tracked {
                 first_phys: Atomic::new(0),
                 blocks: Atomic::new(0),
                 image,
+                modes,
             },
             GFP_KERNEL,
         )?)
@@ -102,11 +106,12 @@ impl Registry {
     }
 
     /// Writes one line per buffer: inode, size, blocks, first physical address (or `-`), and
-    /// the layout (`-` for a buffer made without a format, else as [`ShowLayout`] writes it).
+    /// the layout (`-` for a buffer made without a format, else as [`ShowLayout`] writes it) and
+    /// the modes (`-` for the defaults, else as [`Modes`] prints them).
     ///
     /// [`ShowLayout`]: crate::format::ShowLayout
     pub(crate) fn show(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "ino size blocks first_phys layout")?;
+        writeln!(f, "ino size blocks first_phys layout modes")?;
         for t in self.list.lock().iter() {
             write!(
                 f,
@@ -122,9 +127,10 @@ impl Registry {
                 write!(f, "- ")?;
             }
             match &t.image {
-                Some(image) => f.write_fmt(fmt!("{image}\n"))?,
-                None => writeln!(f, "-")?,
+                Some(image) => f.write_fmt(fmt!("{image} "))?,
+                None => write!(f, "- ")?,
             }
+            f.write_fmt(fmt!("{}\n", t.modes))?;
         }
         Ok(())
     }

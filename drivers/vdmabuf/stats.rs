@@ -31,6 +31,8 @@ pub(crate) struct Stats {
     pub(crate) maps: Atomic<i64>,
     /// Migrations done since load.
     pub(crate) migrations: Atomic<i64>,
+    /// Calls failed on purpose (`struct vdmabuf_modes`) since load.
+    pub(crate) injected: Atomic<i64>,
 }
 
 impl Stats {
@@ -42,6 +44,7 @@ impl Stats {
             attachments: Atomic::new(0),
             maps: Atomic::new(0),
             migrations: Atomic::new(0),
+            injected: Atomic::new(0),
         }
     }
 }
@@ -73,6 +76,7 @@ impl Debugfs {
                 d.read_only_file(c"attachments", &stats.attachments);
                 d.read_only_file(c"maps", &stats.maps);
                 d.read_only_file(c"migrations", &stats.migrations);
+                d.read_only_file(c"injected", &stats.injected);
             }),
             _buffers <- dir.scope(registry, c"buffers", |registry, d| {
                 d.read_callback_file(c"list", registry, &|r: &Arc<Registry>, f| r.show(f));

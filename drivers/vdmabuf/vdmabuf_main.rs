@@ -11,6 +11,7 @@ mod dma_buf;
 mod fences;
 mod file;
 mod format;
+mod modes;
 mod registry;
 mod stats;
 mod uapi;

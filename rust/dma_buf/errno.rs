@@ -28,7 +28,6 @@ pub(crate) fn deadlock() -> Error {
 }
 
 /// `ENODATA`: the object has no such information attached.
-#[cfg(dma_buf_exporter)]
 pub(crate) fn no_data() -> Error {
     errno(bindings::ENODATA)
 }

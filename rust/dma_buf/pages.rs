@@ -177,8 +177,18 @@ pub(crate) fn next_order(remaining: usize, max_order: u32) -> u32 {
 pub(crate) struct Pages {
     blocks: KVVec<PageBlock>,
     size: usize,
-    /// Whether the blocks are one physically contiguous run, in order.
-    contiguous: bool,
+    kind: PagesKind,
+}
+
+/// How [`Pages`] are laid out in physical memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PagesKind {
+    /// The largest blocks the allocator has ([`Pages::alloc`]).
+    Largest,
+    /// One physically contiguous run ([`Pages::alloc_contiguous`]).
+    Contiguous,
+    /// Single pages, no page followed by its physical successor ([`Pages::alloc_scattered`]).
+    Scattered,
 }
 
 /// The most bytes [`Pages::alloc_contiguous`] allocates: the page allocator's largest block.
@@ -222,7 +232,7 @@ impl Pages {
         Ok(Self {
             blocks,
             size,
-            contiguous: false,
+            kind: PagesKind::Largest,
         })
     }
 
@@ -258,22 +268,57 @@ impl Pages {
         Ok(Self {
             blocks,
             size,
-            contiguous: true,
+            kind: PagesKind::Contiguous,
         })
     }
 
-    /// Allocates zeroed pages of the same size and kind (contiguous or not) as `self`.
+    /// Allocates zeroed single pages for `size` bytes, in an order where no page is followed by
+    /// its physical successor, so that no two pages can share a scatterlist entry; the order is
+    /// shuffled with `seed`. For testing importers that assume contiguity or ascending addresses.
+    pub(crate) fn alloc_scattered(size: usize, seed: u32) -> Result<Self> {
+        let mut pages = Self::alloc_with(size, 0, PageBlock::alloc)?;
+        pages.kind = PagesKind::Scattered;
+        let blocks = &mut pages.blocks;
+        let n = blocks.len();
+        // Fisher-Yates with a small linear congruential generator: the order only has to be
+        // irregular, not unpredictable.
+        let mut state = seed | 1;
+        for i in (1..n).rev() {
+            state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            // CAST: `i + 1` fits in a `u32` for any buffer below 16 TiB; the result is below it.
+            let j = ((state >> 8) % (i as u32 + 1)) as usize;
+            blocks.swap(i, j);
+        }
+        // Break up every pair still in physical order by swapping its second page with one
+        // that does not follow the first; the scan revisits every position it changes.
+        for i in 1..n {
+            if blocks[i].pfn() == blocks[i - 1].pfn() + 1 {
+                let prev = blocks[i - 1].pfn();
+                if let Some(j) = (i + 1..n).find(|&j| blocks[j].pfn() != prev + 1) {
+                    blocks.swap(i, j);
+                }
+            }
+        }
+        // Should the tail have had no candidate, descending physical order always works.
+        if (1..n).any(|i| blocks[i].pfn() == blocks[i - 1].pfn() + 1) {
+            blocks.sort_unstable_by_key(|b| core::cmp::Reverse(b.pfn()));
+        }
+        Ok(pages)
+    }
+
+    /// Allocates zeroed pages of the same size and kind as `self`.
     pub(crate) fn alloc_like(&self) -> Result<Self> {
-        if self.contiguous {
-            Self::alloc_contiguous(self.size)
-        } else {
-            Self::alloc(self.size)
+        match self.kind {
+            PagesKind::Largest => Self::alloc(self.size),
+            PagesKind::Contiguous => Self::alloc_contiguous(self.size),
+            // CAST: Bit-for-bit: any seed will do, a different one gives a different order.
+            PagesKind::Scattered => Self::alloc_scattered(self.size, self.first_pfn() as u32),
         }
     }
 
-    /// Returns whether the pages are one physically contiguous run.
-    pub(crate) fn is_contiguous(&self) -> bool {
-        self.contiguous
+    /// Returns how the pages are laid out.
+    pub(crate) fn kind(&self) -> PagesKind {
+        self.kind
     }
 
     /// Returns the blocks, in buffer order; there is at least one.
@@ -464,7 +509,7 @@ mod tests {
     #[test]
     fn contiguous_pages_are_one_run() -> Result {
         let pages = Pages::alloc_contiguous(5 * PAGE_SIZE)?;
-        assert!(pages.is_contiguous());
+        assert_eq!(pages.kind(), PagesKind::Contiguous);
         assert_eq!(pages.size(), 5 * PAGE_SIZE);
         let first = pages.first_pfn();
         for (i, b) in pages.blocks().iter().enumerate() {
@@ -474,11 +519,33 @@ mod tests {
         pages.read(4 * PAGE_SIZE, &mut buf)?;
         assert!(buf.iter().all(|&b| b == 0));
         let copy = pages.alloc_like()?;
-        assert!(copy.is_contiguous());
+        assert_eq!(copy.kind(), PagesKind::Contiguous);
         for size in [0, PAGE_SIZE + 1, MAX_CONTIGUOUS + PAGE_SIZE] {
             assert!(matches!(Pages::alloc_contiguous(size), Err(e) if e == EINVAL));
         }
-        assert!(!Pages::alloc(PAGE_SIZE)?.alloc_like()?.is_contiguous());
+        assert_eq!(
+            Pages::alloc(PAGE_SIZE)?.alloc_like()?.kind(),
+            PagesKind::Largest
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn scattered_pages_never_follow_their_successor() -> Result {
+        for (count, seed) in [(1, 1), (2, 7), (3, 3), (64, 42), (257, 5)] {
+            let pages = Pages::alloc_scattered(count * PAGE_SIZE, seed)?;
+            assert_eq!(pages.kind(), PagesKind::Scattered);
+            assert_eq!(pages.blocks().len(), count);
+            let b = pages.blocks();
+            assert!((1..count).all(|i| b[i].pfn() != b[i - 1].pfn() + 1));
+            // No two pages share a table entry.
+            let extents = b.iter().map(|b| (b.pfn(), b.len()));
+            assert_eq!(
+                crate::dma_buf::sg_table::entry_count(extents, usize::MAX),
+                count
+            );
+            assert_eq!(pages.alloc_like()?.kind(), PagesKind::Scattered);
+        }
         Ok(())
     }
 

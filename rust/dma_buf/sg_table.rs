@@ -16,6 +16,7 @@ mod owned;
 
 #[cfg(dma_buf_exporter)]
 pub(crate) use owned::{
+    entry_count,
     max_segment,
     MappedSgTable,
     SgTable, //

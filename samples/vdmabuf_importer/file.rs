@@ -85,6 +85,7 @@ impl MiscDevice for ImporterFile {
             uapi::IOCTL_READ => me.read(user),
             uapi::IOCTL_FILL => me.fill(user),
             uapi::IOCTL_COPY => me.copy(user),
+            uapi::IOCTL_SEGMENTS => me.segments(user),
             _ => Err(ENOTTY),
         }?;
         Ok(0)
@@ -137,6 +138,40 @@ impl ImporterFile {
         }
         self.get(args.handle)?.lock()?.unmap();
         Ok(())
+    }
+
+    /// IOCTL: segments: the DMA scatter list of a mapped import.
+    fn segments(&self, user: UserSlice) -> Result {
+        let (mut reader, mut writer) = user.reader_writer();
+        let mut args: uapi::Segments = reader.read()?;
+        let import = self.get(args.handle)?;
+        // CAST: A `u32` fits in `usize` on every architecture the kernel supports.
+        let room = args.count as usize;
+        // Collected under the reservation lock, copied out after it: a page fault in the copy
+        // must not happen under it (it ranks below mmap_lock).
+        let mut segs = KVec::with_capacity(room, GFP_KERNEL)?;
+        let mut total = 0u32;
+        let mapped = import.lock()?.for_each_segment(|seg| {
+            total = total.saturating_add(1);
+            let _ = segs.push_within_capacity(uapi::Segment {
+                addr: seg.addr,
+                // CAST: A `usize` fits in a `u64`.
+                length: seg.len as u64,
+            });
+        });
+        if !mapped {
+            return Err(crate::dma_buf::errno::no_data());
+        }
+        if !segs.is_empty() {
+            let addr = usize::try_from(args.segments).map_err(|_| EFAULT)?;
+            let bytes = segs.len() * core::mem::size_of::<uapi::Segment>();
+            let mut out = UserSlice::new(UserPtr::from_addr(addr), bytes).writer();
+            for seg in segs.iter() {
+                out.write(seg)?;
+            }
+        }
+        args.count = total;
+        writer.write(&args)
     }
 
     /// IOCTL: info: what the device sees of an import.

@@ -109,6 +109,22 @@ uapi_struct! {
         /// The returned sync_file descriptor.
         out_fence: i32,
     }
+    /// `struct vdmabuf_importer_segment`.
+    Segment {
+        /// DMA address.
+        addr: u64,
+        /// Bytes.
+        length: u64,
+    }
+    /// `struct vdmabuf_importer_segments`.
+    Segments {
+        /// The import's handle.
+        handle: u32,
+        /// Room in, segments out.
+        count: u32,
+        /// Pointer to the array.
+        segments: u64,
+    }
 }
 
 /// `VDMABUF_IMPORTER_IOCTL_IMPORT`.
@@ -127,6 +143,8 @@ pub(crate) const IOCTL_READ: u32 = _IOWR::<Read>(IOCTL_BASE, 0x45);
 pub(crate) const IOCTL_FILL: u32 = _IOW::<Fill>(IOCTL_BASE, 0x46);
 /// `VDMABUF_IMPORTER_IOCTL_COPY`.
 pub(crate) const IOCTL_COPY: u32 = _IOWR::<Copy>(IOCTL_BASE, 0x47);
+/// `VDMABUF_IMPORTER_IOCTL_SEGMENTS`.
+pub(crate) const IOCTL_SEGMENTS: u32 = _IOWR::<Segments>(IOCTL_BASE, 0x48);
 
 impl Import {
     /// Checks flags and padding; returns whether the attachment is dynamic.
@@ -265,5 +283,6 @@ mod tests {
         assert_eq!(IOCTL_READ, 0xc020_b945);
         assert_eq!(IOCTL_FILL, 0x4018_b946);
         assert_eq!(IOCTL_COPY, 0xc028_b947);
+        assert_eq!(IOCTL_SEGMENTS, 0xc010_b948);
     }
 }

@@ -36,13 +36,75 @@
 /** VDMABUF_MAX_CONTIGUOUS: the largest contiguous dma-buf, 4 MiB (the page allocator's largest block on x86). */
 #define VDMABUF_MAX_CONTIGUOUS (4u << 20)
 
+/* Scatter-gather layouts of a buffer's DMA mappings (&struct vdmabuf_modes.sg_layout). */
+/** VDMABUF_SG_LARGEST: the largest page blocks the allocator has; adjacent blocks share entries. */
+#define VDMABUF_SG_LARGEST 0
+/** VDMABUF_SG_PER_PAGE: one entry per page, whatever the memory. */
+#define VDMABUF_SG_PER_PAGE 1
+/**
+ * VDMABUF_SG_SCATTERED: single pages in shuffled order, no page followed by its physical
+ * successor: every entry is one page and no two are adjacent.
+ */
+#define VDMABUF_SG_SCATTERED 2
+/** VDMABUF_SG_CONTIGUOUS: one physically contiguous run, as %VDMABUF_CREATE_CONTIGUOUS. */
+#define VDMABUF_SG_CONTIGUOUS 3
+/** VDMABUF_SG_CAPPED: as %VDMABUF_SG_LARGEST, no entry longer than @sg_max_entry bytes. */
+#define VDMABUF_SG_CAPPED 4
+
+/* Operations whose calls can be made to fail (&struct vdmabuf_modes.fail_op). */
+#define VDMABUF_FAIL_NONE 0
+#define VDMABUF_FAIL_ATTACH 1
+#define VDMABUF_FAIL_MAP 2
+#define VDMABUF_FAIL_BEGIN_CPU_ACCESS 3
+#define VDMABUF_FAIL_MMAP 4
+/** VDMABUF_FAIL_EVERY: every @fail_nth-th call fails, not only the @fail_nth-th. */
+#define VDMABUF_FAIL_EVERY (1u << 0)
+
+/**
+ * struct vdmabuf_modes - how a buffer misbehaves on purpose, to test importers; all zero is the
+ * default behaviour. Given by pointer in &struct vdmabuf_create.modes and
+ * &struct vdmabuf_create_format.modes, and fixed for the buffer's life.
+ * @sg_layout: a VDMABUF_SG_* layout for the tables that map_dma_buf returns (EINVAL for others).
+ *             Every table also respects the importing device's maximum segment size.
+ * @sg_max_entry: with %VDMABUF_SG_CAPPED, the longest entry in bytes: a nonzero multiple of the
+ *                page size; must be zero otherwise.
+ * @fail_op: a VDMABUF_FAIL_* operation whose calls on this buffer fail, or %VDMABUF_FAIL_NONE.
+ *           Failing vmap is not offered: the 7.2 core WARNs when an exporter's vmap fails.
+ * @fail_nth: with @fail_op, which call fails, counting from 1 (nonzero).
+ * @fail_errno: with @fail_op, the error the call fails with: a negative errno, -4095 to -1.
+ * @fail_flags: %VDMABUF_FAIL_EVERY or 0.
+ * @map_delay_ms: every map_dma_buf of the buffer first sleeps this long (at most 1000).
+ * @fence_delay_ms: fences attached to the buffer with %VDMABUF_IOCTL_FENCE_ATTACH signal by
+ *                  themselves this long after they are attached (1 to ``fence_timeout_ms``), as
+ *                  a device finishing its job would; 0 leaves them to
+ *                  %VDMABUF_IOCTL_FENCE_SIGNAL or the timeout.
+ * @fence_error: with @fence_delay_ms, the status they signal with: 0, or a negative errno.
+ * @pad: must be zero.
+ *
+ * Each injected failure counts in debugfs (``counts/injected``), and the buffer's modes show in
+ * ``buffers/list``.
+ */
+struct vdmabuf_modes {
+	__u32 sg_layout;
+	__u32 sg_max_entry;
+	__u32 fail_op;
+	__u32 fail_nth;
+	__s32 fail_errno;
+	__u32 fail_flags;
+	__u32 map_delay_ms;
+	__u32 fence_delay_ms;
+	__s32 fence_error;
+	__u32 pad;
+};
+
 /**
  * struct vdmabuf_create - argument of %VDMABUF_IOCTL_CREATE.
  * @size: in: buffer size in bytes; nonzero, a multiple of the page size and at most the
  *        module parameter ``max_size_mb`` mebibytes (EINVAL otherwise).
  * @flags: in: a combination of %VDMABUF_CREATE_FLAGS; other bits give EINVAL.
  * @fd: out: the new dma-buf file descriptor.
- * @pad: in: must be zero.
+ * @modes: in: 0, or a pointer to a &struct vdmabuf_modes (EFAULT if unreadable, EINVAL if
+ *         invalid).
  *
  * With %VDMABUF_CREATE_CONTIGUOUS the memory is physically contiguous. The buffer's memory is
  * zeroed. Allocating a large buffer can be interrupted by a fatal
@@ -53,7 +115,7 @@ struct vdmabuf_create {
 	__u64 size;
 	__u32 flags;
 	__s32 fd;
-	__u64 pad;
+	__u64 modes;
 };
 
 /**
@@ -193,7 +255,7 @@ struct vdmabuf_plane {
  * @size: out: the total bytes of the dma-bufs made, each a multiple of the page size.
  * @planes: out: the first @num_planes entries describe the planes; the rest are zeroed (fd -1).
  *          In: each @pad must be zero.
- * @pad: in: must be zero.
+ * @modes: in: 0, or a pointer to a &struct vdmabuf_modes for every dma-buf made.
  *
  * Creates a zeroed image buffer and returns its layout: the planes follow one another at
  * increasing offsets in one dma-buf, or with %VDMABUF_FORMAT_DISJOINT each plane is a dma-buf of
@@ -215,7 +277,7 @@ struct vdmabuf_create_format {
 	__u32 num_planes;
 	__u64 size;
 	struct vdmabuf_plane planes[VDMABUF_MAX_PLANES];
-	__u64 pad;
+	__u64 modes;
 };
 
 /**

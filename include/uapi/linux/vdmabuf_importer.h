@@ -162,6 +162,33 @@ struct vdmabuf_importer_copy {
 	__s32 out_fence;
 };
 
+/**
+ * struct vdmabuf_importer_segment - one DMA segment of a mapping, as the device sees it.
+ * @addr: DMA address of the segment's first byte.
+ * @length: bytes.
+ */
+struct vdmabuf_importer_segment {
+	__u64 addr;
+	__u64 length;
+};
+
+/**
+ * struct vdmabuf_importer_segments - argument of %VDMABUF_IMPORTER_IOCTL_SEGMENTS.
+ * @handle: in: an import's handle (ENOENT if unknown); it must be mapped (ENODATA otherwise).
+ * @count: in: room at @segments, in entries; out: the number of segments of the mapping, which
+ *         may be more than the room: then only the first @count were written.
+ * @segments: in: a pointer to an array of &struct vdmabuf_importer_segment (may be 0 with a
+ *            @count of 0, to ask for the number).
+ *
+ * The DMA scatter list of the mapping, in buffer order: what a correct importer walks, rather
+ * than assuming the buffer is contiguous.
+ */
+struct vdmabuf_importer_segments {
+	__u32 handle;
+	__u32 count;
+	__u64 segments;
+};
+
 /* Import a dma-buf. Numbers 0x40 and up, so they never collide with /dev/vdmabuf's. */
 #define VDMABUF_IMPORTER_IOCTL_IMPORT \
 	_IOWR(VDMABUF_IMPORTER_IOCTL_BASE, 0x40, struct vdmabuf_importer_import)
@@ -186,5 +213,8 @@ struct vdmabuf_importer_copy {
 /* Copy between imports as a virtual DMA job with fences. */
 #define VDMABUF_IMPORTER_IOCTL_COPY \
 	_IOWR(VDMABUF_IMPORTER_IOCTL_BASE, 0x47, struct vdmabuf_importer_copy)
+/* Return the DMA segments of a mapped import. */
+#define VDMABUF_IMPORTER_IOCTL_SEGMENTS \
+	_IOWR(VDMABUF_IMPORTER_IOCTL_BASE, 0x48, struct vdmabuf_importer_segments)
 
 #endif /* _UAPI_LINUX_VDMABUF_IMPORTER_H */

@@ -21,6 +21,8 @@ tap vdmabuf_importer_test /tests/vdmabuf_importer_test
 # Format-aware buffers, scanned out and written back by vkms, captured into by vivid (one
 # vmalloc and one dma-contig instance, video capture nodes only).
 tap vdmabuf_formats /tests/vdmabuf_formats
+# Importer-testing modes: table layouts, injected failures, map delays, self-signalling fences.
+tap vdmabuf_modes /tests/vdmabuf_modes
 tap vdmabuf_faults /tests/vdmabuf_faults
 check rmmod-vdmabuf_importer rmmod vdmabuf_importer
 check rmmod-vdmabuf rmmod vdmabuf

@@ -201,7 +201,7 @@ TEST_F(format, format_shows_in_fdinfo_and_debugfs)
 	free(text);
 
 	ASSERT_EQ(0, fstat(args.planes[0].fd, &st));
-	snprintf(want, sizeof(want), " NV12:64x32:0x0:0@0/64,1@2048/64\n");
+	snprintf(want, sizeof(want), " NV12:64x32:0x0:0@0/64,1@2048/64 -\n");
 	text = read_file("/sys/kernel/debug/vdmabuf/buffers/list");
 	ASSERT_NE(NULL, text);
 	line = strstr(text, want);
@@ -266,9 +266,9 @@ TEST_F(format, bad_requests_get_clear_errnos)
 		EXPECT_EQ(-EINVAL, vdmabuf_ioctl(self->dev, VDMABUF_IOCTL_CREATE_FORMAT, &args));
 	}
 	args.flags = 0;
-	args.pad = 1;
-	EXPECT_EQ(-EINVAL, vdmabuf_ioctl(self->dev, VDMABUF_IOCTL_CREATE_FORMAT, &args));
-	args.pad = 0;
+	args.modes = 8;
+	EXPECT_EQ(-EFAULT, vdmabuf_ioctl(self->dev, VDMABUF_IOCTL_CREATE_FORMAT, &args));
+	args.modes = 0;
 	args.planes[2].pad = 1;
 	EXPECT_EQ(-EINVAL, vdmabuf_ioctl(self->dev, VDMABUF_IOCTL_CREATE_FORMAT, &args));
 	args.planes[2].pad = 0;
@@ -810,6 +810,29 @@ TEST_F(vivid, dma_contig_refuses_a_scattered_buffer)
 	EXPECT_EQ(-EFAULT, ret) TH_LOG("vb2-dma-contig took a scattered buffer: %d", ret);
 	close(args.planes[0].fd);
 	close(imp);
+}
+
+TEST_F(vivid, dma_contig_refuses_the_scattered_layout)
+{
+	struct vdmabuf_modes m = { .sg_layout = VDMABUF_SG_SCATTERED };
+	struct vdmabuf_create_format args;
+	__u32 w, h;
+	int ret;
+
+	ASSERT_EQ(0, vivid_format(self->contig, 0, &w, &h));
+	memset(&args, 0, sizeof(args));
+	args.width = w;
+	args.height = h;
+	args.fourcc = DRM_FORMAT_YUYV;
+	args.flags = VDMABUF_CREATE_RDWR;
+	args.modes = (uintptr_t)&m;
+	ASSERT_EQ(0, vdmabuf_ioctl(self->dev, VDMABUF_IOCTL_CREATE_FORMAT, &args));
+	ASSERT_EQ(0, vivid_format(self->contig, args.planes[0].stride, &w, &h));
+	ret = vivid_capture(self->contig, args.planes[0].fd, args.size, NULL);
+	EXPECT_EQ(-EFAULT, ret);
+	close(args.planes[0].fd);
+	/* The vmalloc instance does not care how the memory lies. */
+	capture_matches_mmap(_metadata, self->dev, self->vmalloc, 0);
 }
 
 TEST_HARNESS_MAIN

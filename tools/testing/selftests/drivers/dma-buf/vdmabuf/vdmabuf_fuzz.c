@@ -99,7 +99,7 @@ static void expect(struct fuzzer *f, const char *what, int ret, const int *allow
 }
 
 static const int E_ARGS[] = { EINVAL, EBADF, ENOENT, ENOTTY, EFAULT, 0 };
-static const int E_CREATE[] = { EINVAL, ENOSPC, 0 };
+static const int E_CREATE[] = { EINVAL, ENOSPC, EFAULT, 0 };
 static const int E_FENCE[] = { EINVAL, EBADF, EBUSY, ENOENT, ETIMEDOUT, 0 };
 static const int E_MIGRATE[] = { EINVAL, EBADF, EBUSY, ENOSPC, ETIMEDOUT, 0 };
 static const int E_IMPORTER[] = { EINVAL, EBADF, ENOENT, ETIMEDOUT, EIO, ECANCELED, 0 };
@@ -131,12 +131,41 @@ static void drop_slot(struct fuzzer *f, struct slot *s)
 	s->map = NULL;
 }
 
+/*
+ * The modes of a new buffer: mostly none, else a table layout, a map delay or self-signalling
+ * fences, now and then invalid or at a bad address. No injected failures: their errnos are the
+ * caller's choice, which the other operations' checks would not expect.
+ */
+static __u64 fuzz_modes(struct fuzzer *f, struct vdmabuf_modes *m)
+{
+	memset(m, 0, sizeof(*m));
+	switch (pick(f, 12)) {
+	case 0:
+		m->sg_layout = pick(f, 6);
+		m->sg_max_entry = m->sg_layout == VDMABUF_SG_CAPPED ? (1 + pick(f, 4)) * PAGE : 0;
+		break;
+	case 1:
+		m->map_delay_ms = pick(f, 3);
+		m->fence_delay_ms = pick(f, 4) * 5;
+		m->fence_error = m->fence_delay_ms && pick(f, 2) ? -EIO : 0;
+		break;
+	case 2:
+		return pick(f, 2) ? 8 : next(f);
+	default:
+		return 0;
+	}
+	if (!pick(f, 8))
+		m->pad = 1;
+	return (uintptr_t)m;
+}
+
 static void op_create(struct fuzzer *f)
 {
+	struct vdmabuf_modes m;
 	struct vdmabuf_create c = {
 		.size = fuzz_size(f),
 		.flags = fuzz_flags(f, VDMABUF_CREATE_FLAGS),
-		.pad = pick(f, 16) ? 0 : next(f),
+		.modes = fuzz_modes(f, &m),
 	};
 	struct slot *s = &f->slots[pick(f, SLOTS)];
 	int ret = vdmabuf_ioctl(f->dev, VDMABUF_IOCTL_CREATE, &c);
@@ -155,7 +184,7 @@ static void op_create(struct fuzzer *f)
 		s->map = NULL;
 }
 
-static const int E_CREATE_FORMAT[] = { EINVAL, ENOSPC, EOPNOTSUPP, 0 };
+static const int E_CREATE_FORMAT[] = { EINVAL, ENOSPC, EOPNOTSUPP, EFAULT, 0 };
 static const int E_NONE[] = { 0 };
 
 /*
@@ -172,11 +201,14 @@ static void op_create_format(struct fuzzer *f)
 		.modifier = pick(f, 8) ? DRM_FORMAT_MOD_LINEAR : (__u64)next(f) << 32 | next(f),
 		.stride_align = aligns[pick(f, 7)],
 		.flags = fuzz_flags(f, VDMABUF_CREATE_FORMAT_FLAGS),
-		.pad = pick(f, 16) ? 0 : next(f),
 	};
+	struct vdmabuf_modes m;
 	struct vdmabuf_format_info info = { 0 };
 	struct slot *s = &f->slots[pick(f, SLOTS)];
-	int ret = vdmabuf_ioctl(f->dev, VDMABUF_IOCTL_CREATE_FORMAT, &c);
+	int ret;
+
+	c.modes = fuzz_modes(f, &m);
+	ret = vdmabuf_ioctl(f->dev, VDMABUF_IOCTL_CREATE_FORMAT, &c);
 	__u32 p;
 
 	note(f, "create_format fourcc %#lx flags %#lx", c.fourcc, c.flags, ret);

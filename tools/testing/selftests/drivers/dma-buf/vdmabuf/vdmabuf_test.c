@@ -197,8 +197,9 @@ TEST_F(vdmabuf, create_rejects_unknown_flags_and_padding)
 		EXPECT_EQ(-EINVAL, vdmabuf_ioctl(self->dev, VDMABUF_IOCTL_CREATE, &args));
 	}
 	args.flags = VDMABUF_CREATE_RDWR;
-	args.pad = 1;
-	EXPECT_EQ(-EINVAL, vdmabuf_ioctl(self->dev, VDMABUF_IOCTL_CREATE, &args));
+	/* modes is a pointer: a bad one is EFAULT. */
+	args.modes = 1;
+	EXPECT_EQ(-EFAULT, vdmabuf_ioctl(self->dev, VDMABUF_IOCTL_CREATE, &args));
 	/* A rejected request returns no descriptor. */
 	EXPECT_EQ(-1, args.fd);
 	/* A bad argument pointer is EFAULT, and nothing is created. */

@@ -1,0 +1,417 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Importer-testing modes (struct vdmabuf_modes): each mode, and the importer bug class it
+ * exposes, shown with the sample importer, vgem and a deliberately wrong test program.
+ *
+ * - Table layouts: per page, scattered, contiguous, capped. A program that assumes a buffer is
+ *   contiguous (DMA address of byte X = first DMA address + X) is right on the contiguous layout
+ *   and visibly wrong on the scattered one, against the DMA segments the sample importer sees.
+ * - Injected failures: the chosen call fails with the chosen errno, through the sample importer,
+ *   vgem, DMA_BUF_IOCTL_SYNC and mmap; debugfs counts them.
+ * - Map delays, and fences that signal by themselves, with an error if asked.
+ */
+#include <poll.h>
+#include <time.h>
+
+#include <drm/drm_mode.h>
+
+#include "kselftest_harness.h"
+#include "vdmabuf_importer_util.h"
+
+#define MIB (1UL << 20)
+
+FIXTURE(modes) {
+	int dev, imp;
+};
+
+FIXTURE_SETUP(modes)
+{
+	self->dev = open(VDMABUF_DEV, O_RDWR | O_CLOEXEC);
+	if (self->dev < 0)
+		SKIP(return, "vdmabuf is not loaded");
+	self->imp = open(VDMABUF_IMPORTER_DEV, O_RDWR | O_CLOEXEC);
+	if (self->imp < 0)
+		SKIP(return, "vdmabuf_importer is not loaded");
+}
+
+FIXTURE_TEARDOWN(modes)
+{
+	if (self->imp >= 0)
+		close(self->imp);
+	if (self->dev >= 0)
+		close(self->dev);
+}
+
+static double now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+/* Creates a buffer of @size with @m (NULL for none); returns its fd or -errno. */
+static int create_modes(int dev, __u64 size, const struct vdmabuf_modes *m)
+{
+	struct vdmabuf_create c = {
+		.size = size, .flags = VDMABUF_CREATE_RDWR | VDMABUF_CREATE_CLOEXEC,
+		.modes = (uintptr_t)m,
+	};
+	int ret = vdmabuf_ioctl(dev, VDMABUF_IOCTL_CREATE, &c);
+
+	return ret < 0 ? ret : c.fd;
+}
+
+/* Imports and maps @fd in the sample importer; fills @info. Returns the handle or -errno. */
+static int import_map(int imp, int fd, struct vdmabuf_importer_info *info)
+{
+	int h = imp_import(imp, fd, 0), ret;
+
+	if (h < 0)
+		return h;
+	ret = imp_map(imp, h, VDMABUF_IMPORTER_BIDIRECTIONAL);
+	if (!ret)
+		ret = imp_info(imp, h, info);
+	if (ret) {
+		imp_handle_op(imp, VDMABUF_IMPORTER_IOCTL_RELEASE, h);
+		return ret;
+	}
+	return h;
+}
+
+/*
+ * The bug class of an importer that assumes contiguity: it takes the DMA address of byte X to be
+ * the first DMA address plus X. Returns how many of the buffer's pages it gets wrong, against
+ * the mapping's real DMA segments (VDMABUF_IMPORTER_IOCTL_SEGMENTS), or -1.
+ */
+static int contiguity_assumption_errors(int imp, int handle, size_t size)
+{
+	struct vdmabuf_importer_segments q = { .handle = handle };
+	struct vdmabuf_importer_segment *segs;
+	size_t off = 0, i, k;
+	int wrong = 0;
+
+	if (ioctl(imp, VDMABUF_IMPORTER_IOCTL_SEGMENTS, &q) || !q.count)
+		return -1;
+	segs = calloc(q.count, sizeof(*segs));
+	if (!segs)
+		return -1;
+	q.segments = (uintptr_t)segs;
+	if (ioctl(imp, VDMABUF_IMPORTER_IOCTL_SEGMENTS, &q)) {
+		free(segs);
+		return -1;
+	}
+	for (i = 0; i < q.count; i++)
+		for (k = 0; k < segs[i].length; k += PAGE, off += PAGE)
+			wrong += segs[0].addr + off != segs[i].addr + k;
+	free(segs);
+	return off == size ? wrong : -1;
+}
+
+TEST_F(modes, table_layouts_as_an_importer_sees_them)
+{
+	static const struct { __u32 layout, max; const char *name; } layouts[] = {
+		{ VDMABUF_SG_LARGEST, 0, "largest" },
+		{ VDMABUF_SG_PER_PAGE, 0, "per page" },
+		{ VDMABUF_SG_SCATTERED, 0, "scattered" },
+		{ VDMABUF_SG_CONTIGUOUS, 0, "contiguous" },
+		{ VDMABUF_SG_CAPPED, 16 * PAGE, "capped at 64 KiB" },
+	};
+	const size_t size = MIB, pages = size / PAGE;
+	unsigned int i;
+
+	for (i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++) {
+		struct vdmabuf_modes m = { .sg_layout = layouts[i].layout,
+					   .sg_max_entry = layouts[i].max };
+		struct vdmabuf_importer_info info = { 0 };
+		int fd = create_modes(self->dev, size, &m), h, wrong;
+
+		ASSERT_LE(0, fd) TH_LOG("%s", layouts[i].name);
+		h = import_map(self->imp, fd, &info);
+		ASSERT_LE(0, h) TH_LOG("%s", layouts[i].name);
+		EXPECT_EQ(size, info.dma_length);
+		switch (layouts[i].layout) {
+		case VDMABUF_SG_PER_PAGE:
+		case VDMABUF_SG_SCATTERED:
+			EXPECT_EQ(pages, info.sg_entries) TH_LOG("%s", layouts[i].name);
+			break;
+		case VDMABUF_SG_CONTIGUOUS:
+			EXPECT_EQ(1, info.sg_entries);
+			break;
+		case VDMABUF_SG_CAPPED:
+			EXPECT_LE(size / (16 * PAGE), info.sg_entries);
+			break;
+		default:
+			EXPECT_GE(pages, info.sg_entries);
+		}
+		wrong = contiguity_assumption_errors(self->imp, h, size);
+		ksft_print_msg("%-17s %4u entries; assuming contiguity gets %d of %zu pages wrong\n",
+			       layouts[i].name, info.sg_entries, wrong, pages);
+		if (layouts[i].layout == VDMABUF_SG_CONTIGUOUS)
+			EXPECT_EQ(0, wrong);
+		/*
+		 * No page follows its predecessor, so at least the second is wrong; a page may still
+		 * land where the assumption puts it by chance, but hardly many.
+		 */
+		if (layouts[i].layout == VDMABUF_SG_SCATTERED)
+			EXPECT_LE((int)pages / 2, wrong);
+		imp_handle_op(self->imp, VDMABUF_IMPORTER_IOCTL_RELEASE, h);
+		close(fd);
+	}
+}
+
+TEST_F(modes, layouts_survive_migration_with_their_data)
+{
+	struct vdmabuf_modes m = { .sg_layout = VDMABUF_SG_SCATTERED };
+	struct vdmabuf_importer_info info = { 0 };
+	uint8_t *p;
+	int fd, h;
+
+	fd = create_modes(self->dev, 64 * PAGE, &m);
+	ASSERT_LE(0, fd);
+	p = mmap(NULL, 64 * PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	fill_pattern(p, 64 * PAGE, 9);
+	ASSERT_EQ(0, vdmabuf_migrate(self->dev, fd));
+	EXPECT_EQ(-1, check_pattern(p, 64 * PAGE, 9, 0));
+	h = import_map(self->imp, fd, &info);
+	ASSERT_LE(0, h);
+	EXPECT_EQ(64, info.sg_entries);
+	EXPECT_LE(32, contiguity_assumption_errors(self->imp, h, 64 * PAGE));
+	munmap(p, 64 * PAGE);
+	imp_handle_op(self->imp, VDMABUF_IMPORTER_IOCTL_RELEASE, h);
+	close(fd);
+}
+
+TEST_F(modes, injected_failures_reach_userspace_as_chosen)
+{
+	struct vdmabuf_modes m = { .fail_nth = 2, .fail_errno = -ENXIO };
+	long injected = vdmabuf_count("injected");
+	struct dma_buf_sync sync = { .flags = DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ };
+	int fd, h, h2;
+	void *p;
+
+	/* attach: the second import fails. */
+	m.fail_op = VDMABUF_FAIL_ATTACH;
+	fd = create_modes(self->dev, PAGE, &m);
+	ASSERT_LE(0, fd);
+	h = imp_import(self->imp, fd, 0);
+	ASSERT_LE(0, h);
+	EXPECT_EQ(-ENXIO, imp_import(self->imp, fd, 0));
+	h2 = imp_import(self->imp, fd, 0);
+	EXPECT_LE(0, h2);
+	close(fd);
+
+	/* map: the second map fails, the third works. */
+	m.fail_op = VDMABUF_FAIL_MAP;
+	m.fail_errno = -EIO;
+	fd = create_modes(self->dev, PAGE, &m);
+	ASSERT_LE(0, fd);
+	h = imp_import(self->imp, fd, 0);
+	ASSERT_LE(0, h);
+	EXPECT_EQ(0, imp_map(self->imp, h, VDMABUF_IMPORTER_BIDIRECTIONAL));
+	EXPECT_EQ(0, imp_handle_op(self->imp, VDMABUF_IMPORTER_IOCTL_UNMAP, h));
+	EXPECT_EQ(-EIO, imp_map(self->imp, h, VDMABUF_IMPORTER_BIDIRECTIONAL));
+	EXPECT_EQ(0, imp_map(self->imp, h, VDMABUF_IMPORTER_BIDIRECTIONAL));
+	close(fd);
+
+	/* begin_cpu_access, every second time. */
+	m.fail_op = VDMABUF_FAIL_BEGIN_CPU_ACCESS;
+	m.fail_errno = -EAGAIN;
+	m.fail_flags = VDMABUF_FAIL_EVERY;
+	fd = create_modes(self->dev, PAGE, &m);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(0, vdmabuf_ioctl(fd, DMA_BUF_IOCTL_SYNC, &sync));
+	EXPECT_EQ(-EAGAIN, vdmabuf_ioctl(fd, DMA_BUF_IOCTL_SYNC, &sync));
+	EXPECT_EQ(0, vdmabuf_ioctl(fd, DMA_BUF_IOCTL_SYNC, &sync));
+	EXPECT_EQ(-EAGAIN, vdmabuf_ioctl(fd, DMA_BUF_IOCTL_SYNC, &sync));
+	close(fd);
+
+	/* mmap: the first one fails. */
+	m.fail_op = VDMABUF_FAIL_MMAP;
+	m.fail_nth = 1;
+	m.fail_errno = -ENOMEM;
+	m.fail_flags = 0;
+	fd = create_modes(self->dev, PAGE, &m);
+	ASSERT_LE(0, fd);
+	p = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, fd, 0);
+	EXPECT_EQ(MAP_FAILED, p);
+	EXPECT_EQ(ENOMEM, errno);
+	p = mmap(NULL, PAGE, PROT_READ, MAP_SHARED, fd, 0);
+	EXPECT_NE(MAP_FAILED, p);
+	if (p != MAP_FAILED)
+		munmap(p, PAGE);
+	close(fd);
+
+	EXPECT_EQ(injected + 5, vdmabuf_count("injected"));
+}
+
+/*
+ * Through vgem. vgem 7.2 imports with drm_gem_shmem_prime_import_no_map(): it attaches and never
+ * maps the attachment, and drm_gem_dumb_map_offset() refuses imported objects, so neither an
+ * injected map failure nor an mmap failure can reach it; an injected attach failure fails its
+ * PRIME import with the chosen errno.
+ */
+TEST_F(modes, injected_attach_failure_reaches_vgem)
+{
+	struct vdmabuf_modes attach = {
+		.fail_op = VDMABUF_FAIL_ATTACH, .fail_nth = 2, .fail_errno = -ENXIO,
+		.fail_flags = VDMABUF_FAIL_EVERY,
+	};
+	int vgem = vgem_open(), vgem2 = vgem_open(), fd;
+
+	if (vgem < 0 || vgem2 < 0)
+		SKIP(return, "no vgem");
+	fd = create_modes(self->dev, PAGE, &attach);
+	ASSERT_LE(0, fd);
+	EXPECT_LT(0, vgem_import(vgem, fd));
+	/* vgem keeps one import per dma-buf and file; a second file imports it again. */
+	EXPECT_EQ(-ENXIO, vgem_import(vgem2, fd));
+	close(fd);
+	close(vgem2);
+	close(vgem);
+}
+
+TEST_F(modes, map_delay_slows_every_map)
+{
+	struct vdmabuf_modes m = { .map_delay_ms = 200 };
+	double t0, t1;
+	int fd, h;
+
+	fd = create_modes(self->dev, PAGE, &m);
+	ASSERT_LE(0, fd);
+	h = imp_import(self->imp, fd, 0);
+	ASSERT_LE(0, h);
+	t0 = now();
+	ASSERT_EQ(0, imp_map(self->imp, h, VDMABUF_IMPORTER_BIDIRECTIONAL));
+	t1 = now();
+	EXPECT_GE(t1 - t0, 0.19);
+	close(fd);
+}
+
+TEST_F(modes, fences_signal_by_themselves_with_the_chosen_status)
+{
+	struct vdmabuf_modes ok = { .fence_delay_ms = 100 };
+	struct vdmabuf_modes bad = { .fence_delay_ms = 100, .fence_error = -EPIPE };
+	int fd, sf, h;
+	double t0;
+
+	fd = create_modes(self->dev, PAGE, &ok);
+	ASSERT_LE(0, fd);
+	t0 = now();
+	h = vdmabuf_fence(self->dev, fd, VDMABUF_USAGE_WRITE, &sf);
+	ASSERT_LE(0, h);
+	EXPECT_EQ(0, poll_events(sf, POLLIN, 20));
+	EXPECT_EQ(POLLIN, poll_events(sf, POLLIN, 5000));
+	EXPECT_GE(now() - t0, 0.09);
+	EXPECT_EQ(1, sync_file_status(sf));
+	/* Signalled already: the handle is released with ETIMEDOUT, as after a timeout. */
+	EXPECT_EQ(-ETIMEDOUT, vdmabuf_signal(self->dev, h, 0));
+	close(sf);
+	close(fd);
+
+	/* With an error: implicit-sync readers see it. */
+	fd = create_modes(self->dev, PAGE, &bad);
+	ASSERT_LE(0, fd);
+	h = vdmabuf_fence(self->dev, fd, VDMABUF_USAGE_WRITE, &sf);
+	ASSERT_LE(0, h);
+	EXPECT_EQ(POLLIN, poll_events(sf, POLLIN, 5000));
+	EXPECT_EQ(-EPIPE, sync_file_status(sf));
+	EXPECT_EQ(POLLIN, poll_events(fd, POLLIN, 0));
+	close(sf);
+	close(fd);
+}
+
+TEST_F(modes, bad_modes_are_refused)
+{
+	static const struct vdmabuf_modes bad[] = {
+		{ .sg_layout = 5 },
+		{ .sg_layout = VDMABUF_SG_CAPPED },
+		{ .sg_layout = VDMABUF_SG_CAPPED, .sg_max_entry = 100 },
+		{ .sg_max_entry = PAGE },
+		{ .fail_op = 5, .fail_nth = 1, .fail_errno = -EIO },
+		{ .fail_op = VDMABUF_FAIL_MAP, .fail_errno = -EIO },
+		{ .fail_op = VDMABUF_FAIL_MAP, .fail_nth = 1 },
+		{ .fail_op = VDMABUF_FAIL_MAP, .fail_nth = 1, .fail_errno = -4096 },
+		{ .fail_op = VDMABUF_FAIL_MAP, .fail_nth = 1, .fail_errno = 5 },
+		{ .fail_nth = 1 },
+		{ .fail_flags = 2 },
+		{ .map_delay_ms = 1001 },
+		{ .fence_error = -EIO },
+		{ .fence_delay_ms = 10001 },
+		{ .fence_delay_ms = 10, .fence_error = 1 },
+		{ .pad = 1 },
+	};
+	struct vdmabuf_modes contiguous = { .sg_layout = VDMABUF_SG_CONTIGUOUS };
+	long before = vdmabuf_count("buffers");
+	unsigned int i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		EXPECT_EQ(-EINVAL, create_modes(self->dev, PAGE, &bad[i])) TH_LOG("case %u", i);
+	EXPECT_EQ(-EFAULT, create_modes(self->dev, PAGE, (void *)8));
+	/* A contiguous layout has the contiguous limit. */
+	EXPECT_EQ(-EINVAL, create_modes(self->dev, VDMABUF_MAX_CONTIGUOUS + PAGE, &contiguous));
+	EXPECT_EQ(before, vdmabuf_count("buffers"));
+}
+
+TEST_F(modes, modes_show_in_debugfs)
+{
+	struct vdmabuf_modes m = {
+		.sg_layout = VDMABUF_SG_CAPPED, .sg_max_entry = 65536, .fail_op = VDMABUF_FAIL_MAP,
+		.fail_nth = 3, .fail_errno = -EIO, .map_delay_ms = 10, .fence_delay_ms = 50,
+		.fence_error = -EIO,
+	};
+	char want[96], *list, *line;
+	struct stat st;
+	int fd;
+
+	fd = create_modes(self->dev, PAGE, &m);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, fstat(fd, &st));
+	list = read_file("/sys/kernel/debug/vdmabuf/buffers/list");
+	ASSERT_NE(NULL, list);
+	snprintf(want, sizeof(want), "%lu ", (unsigned long)st.st_ino);
+	line = strstr(list, want);
+	ASSERT_NE(NULL, line) TH_LOG("%s", list);
+	EXPECT_NE(NULL, strstr(line, " - sg=capped:65536,fail=map@3:-5,map_delay=10,fence=50:-5\n"))
+		TH_LOG("%s", list);
+	free(list);
+	/* fdinfo shows the dma-buf's name, which starts as the modes, cut at 31 bytes. */
+	snprintf(want, sizeof(want), "/proc/self/fdinfo/%d", fd);
+	list = read_file(want);
+	ASSERT_NE(NULL, list);
+	EXPECT_NE(NULL, strstr(list, "name:\tsg=capped:65536,fail=map@3:-5,m\n")) TH_LOG("%s", list);
+	free(list);
+	close(fd);
+}
+
+TEST_F(modes, importer_segments_bad_input)
+{
+	struct vdmabuf_importer_segments q = { .handle = 12345 };
+	struct vdmabuf_importer_segment one;
+	struct vdmabuf_modes m = { .sg_layout = VDMABUF_SG_PER_PAGE };
+	int fd, h;
+
+	EXPECT_EQ(-ENOENT, vdmabuf_ioctl(self->imp, VDMABUF_IMPORTER_IOCTL_SEGMENTS, &q));
+	fd = create_modes(self->dev, 4 * PAGE, &m);
+	ASSERT_LE(0, fd);
+	h = imp_import(self->imp, fd, 0);
+	ASSERT_LE(0, h);
+	q.handle = h;
+	EXPECT_EQ(-ENODATA, vdmabuf_ioctl(self->imp, VDMABUF_IMPORTER_IOCTL_SEGMENTS, &q));
+	ASSERT_EQ(0, imp_map(self->imp, h, VDMABUF_IMPORTER_BIDIRECTIONAL));
+	/* Asking for the number; then less room than segments: one written, four reported. */
+	EXPECT_EQ(0, vdmabuf_ioctl(self->imp, VDMABUF_IMPORTER_IOCTL_SEGMENTS, &q));
+	EXPECT_EQ(4, q.count);
+	q.count = 1;
+	q.segments = (uintptr_t)&one;
+	EXPECT_EQ(0, vdmabuf_ioctl(self->imp, VDMABUF_IMPORTER_IOCTL_SEGMENTS, &q));
+	EXPECT_EQ(4, q.count);
+	EXPECT_EQ(PAGE, one.length);
+	q.count = 4;
+	q.segments = 8;
+	EXPECT_EQ(-EFAULT, vdmabuf_ioctl(self->imp, VDMABUF_IMPORTER_IOCTL_SEGMENTS, &q));
+	close(fd);
+}
+
+TEST_HARNESS_MAIN
