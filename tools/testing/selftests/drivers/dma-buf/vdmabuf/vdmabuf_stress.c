@@ -578,6 +578,83 @@ TEST_F_TIMEOUT(stress, format_buffers_vs_migrate_and_listing_keep_layout_and_dat
 }
 
 /*
+ * Injected failures under concurrency: threads of several importer files map and unmap one
+ * buffer whose every third map fails on purpose. The call counter is shared by all of them, so
+ * of all the maps made, exactly a third (rounded down) must have failed, each with the chosen
+ * errno, and debugfs must have counted exactly those.
+ */
+#define INJECT_THREADS 4
+
+struct inject_race {
+	int dev, fd;
+	atomic_bool stop;
+	atomic_long ok, failed, other;
+};
+
+static void *inject_mapper(void *arg)
+{
+	struct inject_race *r = arg;
+	int imp = open(VDMABUF_IMPORTER_DEV, O_RDWR | O_CLOEXEC);
+	int h = imp < 0 ? -1 : imp_import(imp, r->fd, 0);
+
+	if (h < 0) {
+		atomic_fetch_add(&r->other, 1);
+		if (imp >= 0)
+			close(imp);
+		return NULL;
+	}
+	while (!atomic_load(&r->stop)) {
+		int ret = imp_map(imp, h, VDMABUF_IMPORTER_BIDIRECTIONAL);
+
+		if (!ret) {
+			atomic_fetch_add(&r->ok, 1);
+			imp_handle_op(imp, VDMABUF_IMPORTER_IOCTL_UNMAP, h);
+		} else if (ret == -EIO) {
+			atomic_fetch_add(&r->failed, 1);
+		} else {
+			atomic_fetch_add(&r->other, 1);
+		}
+	}
+	close(imp);
+	return NULL;
+}
+
+TEST_F_TIMEOUT(stress, injected_failures_counted_exactly_across_threads, STRESS_TIMEOUT)
+{
+	struct vdmabuf_modes m = {
+		.fail_op = VDMABUF_FAIL_MAP, .fail_nth = 3, .fail_errno = -EIO,
+		.fail_flags = VDMABUF_FAIL_EVERY,
+	};
+	struct vdmabuf_create c = { .size = 16 * PAGE, .flags = VDMABUF_CREATE_RDWR };
+	struct inject_race r = { .dev = self->dev };
+	pthread_t threads[INJECT_THREADS];
+	long injected = vdmabuf_count("injected"), total;
+	double end;
+	int i;
+
+	if (self->imp < 0)
+		SKIP(return, "vdmabuf_importer is not loaded");
+	c.modes = (uintptr_t)&m;
+	ASSERT_EQ(0, vdmabuf_ioctl(self->dev, VDMABUF_IOCTL_CREATE, &c));
+	r.fd = c.fd;
+	for (i = 0; i < INJECT_THREADS; i++)
+		pthread_create(&threads[i], NULL, inject_mapper, &r);
+	end = now() + stress_seconds();
+	while (now() < end)
+		usleep(10000);
+	atomic_store(&r.stop, true);
+	for (i = 0; i < INJECT_THREADS; i++)
+		pthread_join(threads[i], NULL);
+	total = atomic_load(&r.ok) + atomic_load(&r.failed);
+	ksft_print_msg("%ld maps, %ld failed on purpose\n", total, atomic_load(&r.failed));
+	EXPECT_EQ(0, atomic_load(&r.other));
+	EXPECT_LT(30, total);
+	EXPECT_EQ(total / 3, atomic_load(&r.failed));
+	EXPECT_EQ(injected + total / 3, vdmabuf_count("injected"));
+	close(r.fd);
+}
+
+/*
  * Several processes attach fences to one buffer and end each in one of four ways: signalled,
  * signalled with an error, left to time out, or left pending until the process closes
  * /dev/vdmabuf. Every sync_file must signal, each with the status its ending gives.
