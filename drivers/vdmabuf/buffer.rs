@@ -44,15 +44,28 @@ use crate::{
 use core::ptr::NonNull;
 use kernel::{
     dma::DataDirection,
+    impl_has_delayed_work,
     mm::virt::VmaNew,
-    new_mutex,
+    new_delayed_work, new_mutex,
     prelude::*,
     sync::{
-        atomic::Relaxed,
+        aref::ARef,
+        atomic::{
+            Atomic,
+            Relaxed, //
+        },
         Arc,
         Mutex, //
     },
-    time::Delta,
+    time::{
+        msecs_to_jiffies,
+        Delta,
+        Jiffies, //
+    },
+    workqueue::{
+        DelayedWork,
+        WorkItem, //
+    },
 };
 
 /// How long a migration waits for the fences in the buffer's reservation object. Every fence a
@@ -104,6 +117,10 @@ struct State {
     kmap: Option<Vmap>,
     /// Whether the core has the buffer vmapped (it counts its users itself).
     vmapped: bool,
+    /// Live attachments of dynamic importers.
+    dynamic: usize,
+    /// Migrates the buffer by itself while dynamic importers are attached (move pressure).
+    mover: Option<Arc<Mover>>,
 }
 
 impl VdmaBuffer {
@@ -128,6 +145,8 @@ impl VdmaBuffer {
                 attachments: 0,
                 kmap: None,
                 vmapped: false,
+                dynamic: 0,
+                mover: None,
             }),
             stats,
             _account: account,
@@ -239,9 +258,76 @@ pub(crate) fn migrate(buf: &Exported<VdmaBuffer>, max_total: usize) -> Result {
     Ok(())
 }
 
-/// Per-attachment state: the attachment counted in debugfs.
+/// Move pressure (`struct vdmabuf_modes.move_interval_ms`): a work item that migrates the buffer
+/// every interval, as memory management evicting it would, while dynamic importers are
+/// attached. The last dynamic importer's detach stops it; the item holds the buffer until it
+/// has seen that and returned.
+#[pin_data]
+pub(crate) struct Mover {
+    #[pin]
+    work: DelayedWork<Mover>,
+    buf: ARef<Exported<VdmaBuffer>>,
+    registry: Arc<Registry>,
+    interval: Jiffies,
+    stop: Atomic<bool>,
+}
+
+impl_has_delayed_work! {
+    impl HasDelayedWork<Self> for Mover { self.work }
+}
+
+impl Mover {
+    /// Starts moving `buf` every `interval_ms` on the module's queue.
+    fn start(
+        buf: &Exported<VdmaBuffer>,
+        registry: &Arc<Registry>,
+        interval_ms: u32,
+    ) -> Result<Arc<Self>> {
+        let mover = Arc::pin_init(
+            pin_init!(Self {
+                work <- new_delayed_work!("vdmabuf-mover"),
+                buf: ARef::from(buf),
+                registry: registry.clone(),
+                interval: msecs_to_jiffies(interval_ms),
+                stop: Atomic::new(false),
+            }),
+            GFP_KERNEL,
+        )?;
+        // Cannot be queued already: it was just made.
+        let _ = registry
+            .movers()
+            .enqueue_delayed(mover.clone(), mover.interval);
+        Ok(mover)
+    }
+
+    /// Stops the moves; the queued item returns without moving, dropping its references.
+    fn stop(&self) {
+        self.stop.store(true, Relaxed);
+    }
+}
+
+impl WorkItem for Mover {
+    type Pointer = Arc<Mover>;
+
+    fn run(this: Arc<Mover>) {
+        if this.stop.load(Relaxed) {
+            return;
+        }
+        // Busy (pinned or vmapped) or short of memory this time: try again next time.
+        let _ = migrate(&this.buf, crate::Limits::get().max_total);
+        if !this.stop.load(Relaxed) {
+            let queue = this.registry.clone();
+            let interval = this.interval;
+            // Not queued: this run took it off the queue.
+            let _ = queue.movers().enqueue_delayed(this, interval);
+        }
+    }
+}
+
+/// Per-attachment state: the attachment counted in debugfs, and whether its importer is dynamic.
 pub(crate) struct AttachData {
     _live: Live,
+    dynamic: bool,
 }
 
 #[vtable]
@@ -253,19 +339,40 @@ impl Exporter for VdmaBuffer {
         &OPS
     }
 
-    fn attach(buf: &Exported<Self>, _attach: &Attachment) -> Result<AttachData> {
-        buf.data().injector.call(FailOp::Attach, buf.data().stats)?;
-        let mut state = buf.data().state.lock();
+    fn attach(buf: &Exported<Self>, attach: &Attachment) -> Result<AttachData> {
+        let data = buf.data();
+        data.injector.call(FailOp::Attach, data.stats)?;
+        let dynamic = attach.is_dynamic();
+        let mut state = data.state.lock();
         state.kmap()?;
+        if dynamic && state.dynamic == 0 {
+            if let (Some(ms), Some((registry, _))) =
+                (data.modes().move_interval_ms(), &data.tracked)
+            {
+                state.mover = Some(Mover::start(buf, registry, ms)?);
+            }
+        }
         state.attachments += 1;
+        if dynamic {
+            state.dynamic += 1;
+        }
         Ok(AttachData {
-            _live: Live::new(&buf.data().stats.attachments),
+            _live: Live::new(&data.stats.attachments),
+            dynamic,
         })
     }
 
-    fn detach(buf: &Exported<Self>, _attach: &Attachment, _data: &AttachData) {
+    fn detach(buf: &Exported<Self>, _attach: &Attachment, data: &AttachData) {
         let mut state = buf.data().state.lock();
         state.attachments = state.attachments.saturating_sub(1);
+        if data.dynamic {
+            state.dynamic = state.dynamic.saturating_sub(1);
+            if state.dynamic == 0 {
+                if let Some(mover) = state.mover.take() {
+                    mover.stop();
+                }
+            }
+        }
         state.release_unused_kmap();
     }
 

@@ -21,6 +21,8 @@ use kernel::{
 
 /// The longest `map_delay_ms`.
 pub(crate) const MAX_MAP_DELAY_MS: u32 = 1000;
+/// The range of `move_interval_ms`.
+pub(crate) const MOVE_INTERVAL_MS: core::ops::RangeInclusive<u32> = 10..=10_000;
 
 /// The layout of the tables that map_dma_buf returns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,6 +88,8 @@ pub(crate) struct Modes {
     map_delay_ms: u32,
     /// Fences attached to the buffer signal by themselves after this long, with this status.
     fence: Option<(u32, Result)>,
+    /// While dynamic importers are attached, migrate every this many milliseconds.
+    move_interval_ms: u32,
 }
 
 impl Default for Modes {
@@ -95,6 +99,7 @@ impl Default for Modes {
             fail: None,
             map_delay_ms: 0,
             fence: None,
+            move_interval_ms: 0,
         }
     }
 }
@@ -110,7 +115,10 @@ fn errno(e: i32) -> Result<Error> {
 impl Modes {
     /// Checks `struct vdmabuf_modes`; fences may wait at most `fence_timeout_ms`.
     pub(crate) fn from_uapi(m: &uapi::Modes, fence_timeout_ms: u32) -> Result<Self> {
-        if m.pad != 0 || m.fail_flags & !uapi::FAIL_EVERY != 0 {
+        if m.pad != 0 || m.flags != 0 || m.fail_flags & !uapi::FAIL_EVERY != 0 {
+            return Err(EINVAL);
+        }
+        if m.move_interval_ms != 0 && !MOVE_INTERVAL_MS.contains(&m.move_interval_ms) {
             return Err(EINVAL);
         }
         let sg = match (m.sg_layout, m.sg_max_entry) {
@@ -160,7 +168,13 @@ impl Modes {
             fail,
             map_delay_ms: m.map_delay_ms,
             fence,
+            move_interval_ms: m.move_interval_ms,
         })
+    }
+
+    /// How often the buffer migrates by itself while dynamic importers are attached.
+    pub(crate) fn move_interval_ms(&self) -> Option<u32> {
+        (self.move_interval_ms > 0).then_some(self.move_interval_ms)
     }
 
     /// The delay before each map.
@@ -208,6 +222,9 @@ impl fmt::Display for Modes {
         if let Some((ms, result)) = self.fence {
             let status = result.err().map_or(0, |e| e.to_errno());
             f.write_fmt(fmt!(",fence={ms}:{status}"))?;
+        }
+        if self.move_interval_ms > 0 {
+            f.write_fmt(fmt!(",move={}", self.move_interval_ms))?;
         }
         Ok(())
     }
@@ -265,6 +282,8 @@ mod tests {
             map_delay_ms: 0,
             fence_delay_ms: 0,
             fence_error: 0,
+            move_interval_ms: 0,
+            flags: 0,
             pad: 0,
         }
     }
@@ -350,6 +369,15 @@ mod tests {
                 ..zero()
             },
             uapi::Modes { pad: 1, ..zero() },
+            uapi::Modes { flags: 1, ..zero() },
+            uapi::Modes {
+                move_interval_ms: 9,
+                ..zero()
+            },
+            uapi::Modes {
+                move_interval_ms: 10_001,
+                ..zero()
+            },
         ];
         for m in bad {
             assert_eq!(Modes::from_uapi(&m, 10_000), Err(EINVAL));

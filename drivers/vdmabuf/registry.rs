@@ -7,7 +7,10 @@
 //! shows them only if the module was loaded with `show_phys=1` (test kernels), and `-` otherwise.
 
 use crate::{
-    dma_buf::pages::Pages,
+    dma_buf::{
+        pages::Pages,
+        queue::OrderedQueue, //
+    },
     format::Image,
     modes::Modes, //
 };
@@ -78,18 +81,29 @@ pub(crate) struct Registry {
     list: Mutex<KVec<Arc<Tracked>>>,
     /// Whether the listing shows physical addresses.
     show_phys: bool,
+    /// Where buffers under move pressure migrate by themselves (`struct vdmabuf_modes`): the
+    /// module's own queue, drained when the last buffer and the module are gone, so no work item
+    /// runs module code after unload.
+    movers: OrderedQueue,
 }
 
 impl Registry {
     /// An empty registry, whose listing shows physical addresses if `show_phys`.
     pub(crate) fn new(show_phys: bool) -> Result<Arc<Self>> {
+        let movers = OrderedQueue::new(c"vdmabuf-movers")?;
         Arc::pin_init(
             pin_init!(Self {
                 list <- new_mutex!(KVec::new()),
                 show_phys,
+                movers,
             }),
             GFP_KERNEL,
         )
+    }
+
+    /// The queue of buffers under move pressure.
+    pub(crate) fn movers(&self) -> &OrderedQueue {
+        &self.movers
     }
 
     /// Adds a buffer.

@@ -95,6 +95,10 @@ uapi_struct! {
         fence_delay_ms: u32,
         /// With this status.
         fence_error: i32,
+        /// Migrate by itself this often while dynamic importers are attached.
+        move_interval_ms: u32,
+        /// Must be zero.
+        flags: u32,
         /// Must be zero.
         pad: u32,
     }

@@ -27,6 +27,13 @@ impl Attachment {
         unsafe { &*ptr.cast() }
     }
 
+    /// Returns whether the importer is dynamic: it handles `invalidate_mappings`
+    /// (`dma_buf_attachment_is_dynamic()`).
+    pub(crate) fn is_dynamic(&self) -> bool {
+        // SAFETY: `importer_ops` is set at attach and never changes.
+        unsafe { !(*self.0.get()).importer_ops.is_null() }
+    }
+
     /// Returns the importing device.
     pub(crate) fn device(&self) -> &Device {
         // SAFETY: `dev` is set at attach and never changes. The core takes no reference on it

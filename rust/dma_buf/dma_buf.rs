@@ -30,7 +30,6 @@ pub(crate) mod import;
 pub(crate) mod misc;
 #[cfg(dma_buf_exporter)]
 pub(crate) mod pages;
-#[cfg(dma_buf_importer)]
 pub(crate) mod queue;
 pub(crate) mod resv;
 pub(crate) mod sg_table;

@@ -137,7 +137,6 @@ c_helpers! {
     fn sync_file_create(
         fence: *mut bindings::dma_fence,
     ) -> *mut bindings::file;
-    #[cfg(dma_buf_importer)]
     fn alloc_ordered_workqueue(
         name: *const kernel::ffi::c_char,
     ) -> *mut bindings::workqueue_struct;

@@ -51,6 +51,7 @@ impl OrderedQueue {
     }
 
     /// Waits until every queued work item has run and returned.
+    #[cfg(dma_buf_importer)]
     pub(crate) fn drain(&self) {
         // SAFETY: By the type invariants the queue is valid.
         unsafe { bindings::drain_workqueue(self.wq.as_ptr()) };

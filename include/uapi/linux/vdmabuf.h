@@ -79,6 +79,12 @@
  *                  a device finishing its job would; 0 leaves them to
  *                  %VDMABUF_IOCTL_FENCE_SIGNAL or the timeout.
  * @fence_error: with @fence_delay_ms, the status they signal with: 0, or a negative errno.
+ * @move_interval_ms: move pressure: while a dynamic importer is attached, the buffer migrates by
+ *                    itself every this many milliseconds (10 to 10000; 0: never), as memory
+ *                    management evicting it would, with %VDMABUF_IOCTL_MIGRATE's protocol: the
+ *                    importers' invalidate_mappings runs each time; a pinned or vmapped buffer
+ *                    is skipped that time.
+ * @flags: must be zero (reserved).
  * @pad: must be zero.
  *
  * Each injected failure counts in debugfs (``counts/injected``), and the buffer's modes show in
@@ -94,6 +100,8 @@ struct vdmabuf_modes {
 	__u32 map_delay_ms;
 	__u32 fence_delay_ms;
 	__s32 fence_error;
+	__u32 move_interval_ms;
+	__u32 flags;
 	__u32 pad;
 };
 

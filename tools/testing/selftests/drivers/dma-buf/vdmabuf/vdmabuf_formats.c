@@ -590,6 +590,49 @@ TEST_F(vkms, quirk_writeback_stops_crcs)
 	free_source(v, &s, 1);
 }
 
+/*
+ * Move pressure: the source buffer migrates by itself every 20 ms while a dynamic importer (the
+ * sample importer) has it. vkms, a static importer that vmaps the framebuffer while it is on
+ * screen, keeps showing the right picture: moves happen while it is off screen, and each time it
+ * comes back vkms maps the new pages.
+ */
+TEST_F(vkms, scanout_keeps_working_under_move_pressure)
+{
+	struct vkms *v = &self->v;
+	struct vdmabuf_modes m = { .move_interval_ms = 20 };
+	struct source s, black;
+	long moves0;
+	int imp, h, round, wx = 0, wy = 0;
+
+	imp = open(VDMABUF_IMPORTER_DEV, O_RDWR | O_CLOEXEC);
+	if (imp < 0)
+		SKIP(return, "vdmabuf_importer is not loaded");
+	ASSERT_EQ(0, make_source(v, &fmts[1], 0, 0, &black));
+	dmabuf_sync(black.fds[0], DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE);
+	memset(black.maps[0], 0, black.sizes[0]);
+	dmabuf_sync(black.fds[0], DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE);
+	v->source_modes = &m;
+	ASSERT_EQ(0, make_source(v, &fmts[10], 0, 0, &s)); /* NV12 */
+	v->source_modes = NULL;
+	h = imp_import(imp, s.fds[0], VDMABUF_IMPORT_DYNAMIC);
+	ASSERT_LE(0, h);
+	moves0 = vdmabuf_count("migrations");
+	for (round = 0; round < 5; round++) {
+		ASSERT_EQ(0, show_and_wait(v, black.fb));
+		usleep(100000);
+		ASSERT_EQ(0, show_and_wait(v, s.fb));
+		EXPECT_LE(wb_diff(v, &wx, &wy), 6) TH_LOG("round %d", round);
+	}
+	ksft_print_msg("%ld moves while vkms showed the buffer 5 times\n",
+		       vdmabuf_count("migrations") - moves0);
+	EXPECT_LE(3, vdmabuf_count("migrations") - moves0);
+	ASSERT_EQ(0, show_and_wait(v, black.fb));
+	imp_handle_op(imp, VDMABUF_IMPORTER_IOCTL_RELEASE, h);
+	close(imp);
+	free_source(v, &s, 2);
+	free_source(v, &black, 1);
+}
+
 /* ---- vivid ---------------------------------------------------------------------------------- */
 
 #define VIVID_CID_VIVID_BASE (0x00f00000 | 0xf000)

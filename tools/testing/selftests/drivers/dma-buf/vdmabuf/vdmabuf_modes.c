@@ -341,6 +341,9 @@ TEST_F(modes, bad_modes_are_refused)
 		{ .fence_delay_ms = 10001 },
 		{ .fence_delay_ms = 10, .fence_error = 1 },
 		{ .pad = 1 },
+		{ .flags = 1 },
+		{ .move_interval_ms = 9 },
+		{ .move_interval_ms = 10001 },
 	};
 	struct vdmabuf_modes contiguous = { .sg_layout = VDMABUF_SG_CONTIGUOUS };
 	long before = vdmabuf_count("buffers");
@@ -411,6 +414,63 @@ TEST_F(modes, importer_segments_bad_input)
 	q.count = 4;
 	q.segments = 8;
 	EXPECT_EQ(-EFAULT, vdmabuf_ioctl(self->imp, VDMABUF_IMPORTER_IOCTL_SEGMENTS, &q));
+	close(fd);
+}
+
+/*
+ * Move pressure: while a dynamic importer has the buffer, it migrates by itself every 20 ms.
+ * The importer is told each time (invalidate_mappings), maps again, and always reads the data
+ * the CPU wrote; when it lets go, the moves stop.
+ */
+TEST_F(modes, move_pressure_keeps_a_dynamic_importer_right)
+{
+	struct vdmabuf_modes m = { .move_interval_ms = 20 };
+	struct vdmabuf_importer_info info = { 0 };
+	const size_t size = 64 * PAGE;
+	long moves0, moves1, reads = 0;
+	uint64_t want, sum;
+	uint8_t *p;
+	double end;
+	int fd, h;
+
+	fd = create_modes(self->dev, size, &m);
+	ASSERT_LE(0, fd);
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	fill_pattern(p, size, 77);
+	want = fnv1a(p, size);
+	/* A static import does not start the moves. */
+	h = imp_import(self->imp, fd, 0);
+	ASSERT_LE(0, h);
+	moves0 = vdmabuf_count("migrations");
+	usleep(200000);
+	EXPECT_EQ(moves0, vdmabuf_count("migrations"));
+	imp_handle_op(self->imp, VDMABUF_IMPORTER_IOCTL_RELEASE, h);
+
+	h = imp_import(self->imp, fd, VDMABUF_IMPORT_DYNAMIC);
+	ASSERT_LE(0, h);
+	for (end = now() + 1.5; now() < end; reads++) {
+		ASSERT_EQ(0, imp_map(self->imp, h, VDMABUF_IMPORTER_BIDIRECTIONAL));
+		ASSERT_EQ(0, imp_read(self->imp, h, 0, size, &sum));
+		ASSERT_EQ(want, sum) TH_LOG("read %ld", reads);
+		usleep(5000);
+	}
+	ASSERT_EQ(0, imp_info(self->imp, h, &info));
+	moves1 = vdmabuf_count("migrations");
+	ksft_print_msg("%ld moves in 1.5 s, %llu invalidations, %ld reads all right\n",
+		       moves1 - moves0, (unsigned long long)info.invalidations, reads);
+	/* Reads vmap the buffer, which blocks a move that time: how many get through varies. */
+	EXPECT_LE(3, moves1 - moves0);
+	EXPECT_LE(3, info.invalidations);
+	/* The CPU's mapping follows the moves. */
+	EXPECT_EQ(-1, check_pattern(p, size, 77, 0));
+	/* Letting go stops them (one already queued may still run). */
+	imp_handle_op(self->imp, VDMABUF_IMPORTER_IOCTL_RELEASE, h);
+	usleep(100000);
+	moves1 = vdmabuf_count("migrations");
+	usleep(300000);
+	EXPECT_EQ(moves1, vdmabuf_count("migrations"));
+	munmap(p, size);
 	close(fd);
 }
 

@@ -41,6 +41,8 @@ struct vkms {
 	__u32 wb_fbid;
 	uint8_t *wb_map;
 	__u32 wb_pitch;
+	/* The modes of the sources make_source() creates; NULL for none. */
+	const struct vdmabuf_modes *source_modes;
 };
 
 
@@ -477,7 +479,7 @@ struct source {
 };
 
 static inline int make_source(struct vkms *self, const struct fmt *f, __u32 flags, int udmabuf,
-		       struct source *s)
+			      struct source *s)
 {
 	__u32 offsets[4] = { 0 }, pitches[4] = { 0 }, handles[4] = { 0 };
 	uint8_t *base[3];
@@ -485,8 +487,13 @@ static inline int make_source(struct vkms *self, const struct fmt *f, __u32 flag
 
 	memset(s, 0, sizeof(*s));
 	s->memfd = -1;
-	ret = vdmabuf_create_format(self->dev, f->fourcc, W, H, flags | VDMABUF_CREATE_RDWR,
-				    &s->args);
+	memset(&s->args, 0, sizeof(s->args));
+	s->args.width = W;
+	s->args.height = H;
+	s->args.fourcc = f->fourcc;
+	s->args.flags = flags | VDMABUF_CREATE_RDWR;
+	s->args.modes = (uintptr_t)self->source_modes;
+	ret = vdmabuf_ioctl(self->dev, VDMABUF_IOCTL_CREATE_FORMAT, &s->args);
 	if (ret)
 		return ret;
 	for (p = 0; p < f->planes; p++) {
