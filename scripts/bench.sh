@@ -21,4 +21,8 @@ in_root sh -euc '
 ' bench "$kdir" >"$TOP/build/bench-build.log" 2>&1 ||
 	{ cat "$TOP/build/bench-build.log" >&2; die "bench build failed"; }
 in_root env VDMABUF_MODULES=/src/build/bench sh /src/scripts/root/vm.sh "$kdir" bench
-sed -n '/^@@vm begin show:bench/,/^@@vm end show:bench/p' "$TOP/build/vm/bench/user.log" | sed '1d;$d'
+out=$TOP/build/vm/bench/user.log
+sed -n '/^@@vm begin show:bench/,/^@@vm end show:bench/p' "$out" | sed '1d;$d' |
+	sed '/^@@json begin/,/^@@json end/d'
+sed -n '/^@@json begin/,/^@@json end/p' "$out" | sed '1d;$d' >"$TOP/build/bench.json"
+log "the figures as JSON: build/bench.json"

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
-# vm: mem=1G
-# make bench: numbers, not tests. Under TCG they compare the memory kinds with each other; they
-# are not what hardware would show.
-kunit vdmabuf max_size_mb=64 max_total_mb=512
+# vm: mem=3G
+# make bench: numbers, not tests. Under TCG they compare the exporters with each other; they are
+# not what hardware would show. Room for a 1 GiB buffer and 10k live ones.
+kunit vdmabuf max_size_mb=1024 max_total_mb=2048 max_buffers=20000
+kunit vdmabuf_importer
 show bench /tests/vdmabuf_bench
