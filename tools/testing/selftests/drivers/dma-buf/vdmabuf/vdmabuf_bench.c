@@ -206,7 +206,7 @@ static void print_results(void)
 struct create_ctx {
 	enum kind kind;
 	size_t size;
-	int format;
+	__u32 side;	/* with a format: a side x side XRGB8888 image */
 };
 
 static int op_create(void *arg)
@@ -214,9 +214,9 @@ static int op_create(void *arg)
 	struct create_ctx *c = arg;
 	int fd;
 
-	if (c->format) {
+	if (c->side) {
 		struct vdmabuf_create_format f = {
-			.width = 1024, .height = c->size / 4096, .fourcc = DRM_FORMAT_XRGB8888,
+			.width = c->side, .height = c->side, .fourcc = DRM_FORMAT_XRGB8888,
 			.flags = VDMABUF_CREATE_CLOEXEC,
 		};
 
@@ -251,14 +251,21 @@ static void bench_create(void)
 			f->value[k] = t < 0 ? -1 : t * 1e6;
 		}
 	}
-	{
-		struct create_ctx plain = { .kind = B_VDMABUF, .size = 4 * MIB };
-		struct create_ctx format = { .kind = B_VDMABUF, .size = 4 * MIB, .format = 1 };
-		struct figure *f = figure("format-aware create 4 MiB", "us", 1, 1.05);
-		double a = per_op(op_create, &format), b = per_op(op_create, &plain);
+	/* Format-aware XRGB8888 images against plain vdmabuf buffers of the same size. */
+	for (s = 0; s < 3; s++) {
+		static const __u32 sides[] = { 64, 256, 1024 };
+		struct create_ctx plain = { .kind = B_VDMABUF, .size = sides[s] * sides[s] * 4 };
+		struct create_ctx format = { .kind = B_VDMABUF, .side = sides[s] };
+		char name[48];
+		struct figure *f;
+		double a, b;
 
-		f->value[0] = a * 1e6;
-		f->value[KINDS] = b * 1e6;	/* reference: a plain vdmabuf buffer */
+		snprintf(name, sizeof(name), "format-aware create %ux%u", sides[s], sides[s]);
+		f = figure(name, "us", 1, 1.05);
+		a = per_op(op_create, &format);
+		b = per_op(op_create, &plain);
+		f->value[0] = a < 0 ? -1 : a * 1e6;
+		f->value[KINDS] = b < 0 ? -1 : b * 1e6;	/* reference: a plain vdmabuf buffer */
 	}
 }
 
