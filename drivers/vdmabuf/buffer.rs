@@ -167,6 +167,11 @@ impl VdmaBuffer {
     pub(crate) fn modes(&self) -> &Modes {
         self.injector.modes()
     }
+
+    /// Counts a call of `op`, failing it if the buffer's modes say so.
+    fn inject(&self, op: FailOp) -> Result {
+        self.injector.call(op, self.stats)
+    }
 }
 
 impl State {
@@ -336,7 +341,7 @@ impl Exporter for VdmaBuffer {
 
     fn attach(buf: &Exported<Self>, attach: &Attachment) -> Result<AttachData> {
         let data = buf.data();
-        data.injector.call(FailOp::Attach, data.stats)?;
+        data.inject(FailOp::Attach)?;
         let dynamic = attach.is_dynamic();
         let mut state = data.state.lock();
         state.kmap()?;
@@ -391,7 +396,7 @@ impl Exporter for VdmaBuffer {
         dir: DataDirection,
     ) -> Result<MappedSgTable> {
         let data = buf.data();
-        data.injector.call(FailOp::Map, data.stats)?;
+        data.inject(FailOp::Map)?;
         if let Some(delay) = data.modes().map_delay() {
             // A slow device or IOMMU; under the reservation lock, as a real map is.
             kernel::time::delay::fsleep(delay);
@@ -415,9 +420,7 @@ impl Exporter for VdmaBuffer {
     }
 
     fn begin_cpu_access(buf: &Exported<Self>, dir: DataDirection) -> Result {
-        buf.data()
-            .injector
-            .call(FailOp::BeginCpuAccess, buf.data().stats)?;
+        buf.data().inject(FailOp::BeginCpuAccess)?;
         // The core waits for the fences only after this callback (7.2: `dma_buf_begin_cpu_access`),
         // but invalidating CPU caches before a device's write has landed would let the CPU read
         // stale lines on non-coherent systems: wait first, as implicit sync orders this access.
@@ -438,7 +441,7 @@ impl Exporter for VdmaBuffer {
 
     fn mmap(buf: &Exported<Self>, _vma: &VmaNew) -> Result {
         // Nothing else to refuse: the core checked the range, the layer refuses private mappings.
-        buf.data().injector.call(FailOp::Mmap, buf.data().stats)
+        buf.data().inject(FailOp::Mmap)
     }
 
     fn fault(buf: &Exported<Self>, vma: &FaultVma) -> VmFault {

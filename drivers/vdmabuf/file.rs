@@ -167,13 +167,12 @@ fn make_buffer(
 ) -> Result<ARef<Exported<VdmaBuffer>>> {
     let limits = Limits::get();
     let account = BufferAccount::new(&STATS, req.size, limits.max_buffers, limits.max_total)?;
-    let pages = match modes.sg {
-        _ if req.contiguous => Pages::alloc_contiguous(req.size)?,
-        SgLayout::Contiguous => Pages::alloc_contiguous(req.size)?,
-        SgLayout::Scattered => {
-            Pages::alloc_scattered(req.size, SCATTER_SEED.fetch_add(0x9e37_79b9, Relaxed))?
-        }
-        SgLayout::Largest | SgLayout::PerPage | SgLayout::Capped(_) => Pages::alloc(req.size)?,
+    let pages = if req.contiguous || modes.sg == SgLayout::Contiguous {
+        Pages::alloc_contiguous(req.size)?
+    } else if modes.sg == SgLayout::Scattered {
+        Pages::alloc_scattered(req.size, SCATTER_SEED.fetch_add(0x9e37_79b9, Relaxed))?
+    } else {
+        Pages::alloc(req.size)?
     };
     let tracked = Tracked::new(req.size, image, modes)?;
     // fdinfo shows the dma-buf's name: the format of a format-aware buffer, else the modes of a
@@ -239,6 +238,7 @@ fn create_format(user: UserSlice, registry: &Arc<Registry>) -> Result<isize> {
     let limits = Limits::get();
     let layout = Layout::new(&layout_req, limits.max_size)?;
     let modes = uapi::read_modes(args.modes, limits.fence_timeout_ms)?;
+    // Refused before any dma-buf is made or counted, as `Create::validate` does for plain ones.
     if req.contiguous && layout.buffer_sizes.iter().any(|&s| s > MAX_CONTIGUOUS) {
         return Err(EINVAL);
     }
