@@ -48,6 +48,8 @@ use kernel::{
     mm::virt::VmaNew,
     new_delayed_work, new_mutex,
     prelude::*,
+    seq_file::SeqFile,
+    seq_print,
     sync::{
         aref::ARef,
         atomic::{
@@ -461,6 +463,15 @@ impl Exporter for VdmaBuffer {
 
     fn vunmap(buf: &Locked<'_, Self>, _addr: NonNull<u8>) {
         buf.data().state.lock().vmapped = false;
+    }
+
+    fn show_fdinfo(buf: &Exported<Self>, m: &SeqFile) {
+        // Both are fixed at creation, so they need no lock.
+        let data = buf.data();
+        if let Some(image) = data.image() {
+            image.show_fdinfo(m);
+        }
+        seq_print!(m, "modes:\t{}\n", data.modes());
     }
 }
 

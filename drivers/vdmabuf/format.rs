@@ -13,7 +13,9 @@ use crate::dma_buf::fourcc::{
 use kernel::fmt;
 use kernel::{
     page::PAGE_SIZE,
-    prelude::*, //
+    prelude::*,
+    seq_file::SeqFile,
+    seq_print, //
 };
 
 /// The largest width or height, in pixels (as DRM's usual `max_width`).
@@ -170,6 +172,35 @@ pub(crate) struct Image {
     pub(crate) layout: Layout,
     /// The index of this dma-buf in the layout.
     pub(crate) buffer: usize,
+}
+
+impl Image {
+    /// Writes the fdinfo lines of this dma-buf: `format`, `modifier`, `width`, `height`, for a
+    /// disjoint layout `image_buffer` (`index/count`), and `planeN` (`offset stride size`) for
+    /// each plane it holds.
+    #[cfg_attr(
+        not(dma_buf_show_fdinfo),
+        expect(dead_code, reason = "the kernel has no dma_buf_ops.show_fdinfo")
+    )]
+    pub(crate) fn show_fdinfo(&self, m: &SeqFile) {
+        let l = &self.layout;
+        seq_print!(
+            m,
+            "format:\t{}\nmodifier:\t{:#x}\nwidth:\t{}\nheight:\t{}\n",
+            l.fourcc,
+            l.modifier,
+            l.width,
+            l.height
+        );
+        if l.buffers > 1 {
+            seq_print!(m, "image_buffer:\t{}/{}\n", self.buffer, l.buffers);
+        }
+        for (i, p) in l.planes.iter().enumerate().take(l.num_planes) {
+            if p.buffer == self.buffer {
+                seq_print!(m, "plane{i}:\t{} {} {}\n", p.offset, p.stride, p.size);
+            }
+        }
+    }
 }
 
 impl fmt::Display for Image {

@@ -54,7 +54,8 @@ impl Stats {
 pub(crate) static STATS: Stats = Stats::new();
 
 /// The debugfs directory `/sys/kernel/debug/vdmabuf/`: one file per counter under `counts/`,
-/// and `buffers/list`, the live buffers with where their memory is. Removed on drop.
+/// `buffers/list`, the live buffers with where their memory is, and `buffers/fdinfo_lines`.
+/// Removed on drop.
 #[pin_data]
 pub(crate) struct Debugfs {
     // Drop order: the files before their directory.
@@ -80,6 +81,11 @@ impl Debugfs {
             }),
             _buffers <- dir.scope(registry, c"buffers", |registry, d| {
                 d.read_callback_file(c"list", registry, &|r: &Arc<Registry>, f| r.show(f));
+                // `y` when the kernel has the exporter fdinfo hook, so the fdinfo of each
+                // buffer also shows its format, planes and modes.
+                d.read_callback_file(c"fdinfo_lines", registry, &|_: &Arc<Registry>, f| {
+                    f.write_str(if cfg!(dma_buf_show_fdinfo) { "y\n" } else { "n\n" })
+                });
             }),
             _dir: dir,
         })

@@ -42,6 +42,7 @@ use kernel::{
     ffi::c_int,
     mm::virt::VmaNew,
     prelude::*,
+    seq_file::SeqFile,
     sync::{
         aref::{
             ARef,
@@ -107,6 +108,12 @@ impl<T: Exporter> ExporterOps<T> {
                 },
                 vunmap: if T::HAS_VUNMAP {
                     Some(ExporterVTable::<T>::vunmap)
+                } else {
+                    None
+                },
+                #[cfg(dma_buf_show_fdinfo)]
+                show_fdinfo: if T::HAS_SHOW_FDINFO {
+                    Some(ExporterVTable::<T>::show_fdinfo)
                 } else {
                     None
                 },
@@ -233,6 +240,16 @@ pub(crate) trait Exporter: Sized + Send + Sync + 'static {
 
     /// Removes the kernel mapping returned by [`Exporter::vmap`]. Called with the lock held.
     fn vunmap(_buf: &Locked<'_, Self>, _addr: NonNull<u8>) {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Adds `key:\tvalue` lines to the fdinfo of the buffer's file descriptors, after the
+    /// core's. Called with no lock held, concurrently with any other callback.
+    ///
+    /// Needs a kernel with the `dma_buf_ops.show_fdinfo` hook (not in 7.2; see
+    /// `patches/upstream/0004-dma-buf-let-the-exporter-add-lines-to-fdinfo.patch`); on a kernel
+    /// without it this is never called.
+    fn show_fdinfo(_buf: &Exported<Self>, _m: &SeqFile) {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 }

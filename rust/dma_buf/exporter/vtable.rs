@@ -349,4 +349,24 @@ impl<T: Exporter> ExporterVTable<T> {
             T::vunmap(&Locked { buf }, addr.cast());
         }
     }
+
+    /// # Safety
+    ///
+    /// Called by the dma-buf core as `dma_buf_ops.show_fdinfo`, from the fdinfo of a file
+    /// descriptor of the buffer, which keeps it alive.
+    #[cfg(dma_buf_show_fdinfo)]
+    pub(super) unsafe extern "C" fn show_fdinfo(
+        m: *mut bindings::seq_file,
+        dmabuf: *mut bindings::dma_buf,
+    ) {
+        // SAFETY: The core passes a live buffer of ours, and a seq_file that only this call
+        // uses until it returns.
+        let (buf, m) = unsafe {
+            (
+                Exported::<T>::from_raw(dmabuf),
+                kernel::seq_file::SeqFile::from_raw(m),
+            )
+        };
+        T::show_fdinfo(buf, m);
+    }
 }

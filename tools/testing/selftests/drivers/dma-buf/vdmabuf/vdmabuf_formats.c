@@ -214,6 +214,55 @@ TEST_F(format, format_shows_in_fdinfo_and_debugfs)
 	close_planes(&args);
 }
 
+/*
+ * With the exporter fdinfo hook (not in 7.2: patches/upstream/0004 adds it), fdinfo shows the
+ * format, the planes each dma-buf holds and the modes; without it, only the core's lines.
+ */
+TEST_F(format, layout_shows_in_fdinfo_where_the_kernel_lets_it)
+{
+	struct vdmabuf_create_format args;
+	char path[64], want[256], *hook, *text;
+	int p, plain;
+
+	hook = read_file("/sys/kernel/debug/vdmabuf/buffers/fdinfo_lines");
+	ASSERT_NE(NULL, hook);
+	ASSERT_TRUE(!strcmp(hook, "y\n") || !strcmp(hook, "n\n")) TH_LOG("%s", hook);
+	if (hook[0] == 'n')
+		ksft_print_msg("no exporter fdinfo hook in this kernel: checking the core's lines\n");
+	ASSERT_EQ(0, vdmabuf_create_format(self->dev, DRM_FORMAT_NV12, 64, 32,
+					   VDMABUF_FORMAT_DISJOINT, &args));
+	for (p = 0; p < 2; p++) {
+		snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", args.planes[p].fd);
+		text = read_file(path);
+		ASSERT_NE(NULL, text);
+		snprintf(want, sizeof(want),
+			 "name:\tNV12 64x32 LINEAR plane %d\nformat:\tNV12\nmodifier:\t0x0\n"
+			 "width:\t64\nheight:\t32\nimage_buffer:\t%d/2\nplane%d:\t%u %u %llu\n"
+			 "modes:\t-\n",
+			 p, p, p, args.planes[p].offset, args.planes[p].stride,
+			 (unsigned long long)args.planes[p].size);
+		if (hook[0] == 'y') {
+			EXPECT_NE(NULL, strstr(text, want)) TH_LOG("want\n%s\ngot\n%s", want, text);
+		} else {
+			EXPECT_EQ(NULL, strstr(text, "format:")) TH_LOG("%s", text);
+		}
+		free(text);
+	}
+	close_planes(&args);
+
+	/* A plain buffer shows its modes only. */
+	plain = vdmabuf_create(self->dev, PAGE, 0);
+	ASSERT_LE(0, plain);
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", plain);
+	text = read_file(path);
+	ASSERT_NE(NULL, text);
+	EXPECT_EQ(NULL, strstr(text, "format:")) TH_LOG("%s", text);
+	EXPECT_EQ(hook[0] == 'y', strstr(text, "\nmodes:\t-\n") != NULL) TH_LOG("%s", text);
+	free(text);
+	close(plain);
+	free(hook);
+}
+
 TEST_F(format, bad_requests_get_clear_errnos)
 {
 	long max_mb = env_long("VDMABUF_MAX_SIZE_MB", 0), before = vdmabuf_count("buffers");
