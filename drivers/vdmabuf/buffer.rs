@@ -47,6 +47,7 @@ use kernel::{
     impl_has_delayed_work,
     mm::virt::VmaNew,
     new_delayed_work, new_mutex,
+    page::PAGE_SIZE,
     prelude::*,
     seq_file::SeqFile,
     seq_print,
@@ -125,6 +126,54 @@ struct State {
     dynamic: usize,
     /// Migrates the buffer by itself while dynamic importers are attached (move pressure).
     mover: Option<Arc<Mover>>,
+    /// The devices' copy of a non-coherent buffer; `pages` is then the CPU's.
+    view: Option<DeviceView>,
+}
+
+/// The devices' copy of a non-coherent buffer (`VDMABUF_MODE_NONCOHERENT`), which a system
+/// whose caches are not coherent with DMA has in effect: [`State::pages`] is what the CPU sees
+/// (mmap, vmap), this what devices see (map_dma_buf). They are synchronised where the DMA API
+/// maintains caches: [`State::clean`] and [`State::invalidate`].
+pub(crate) struct DeviceView {
+    /// What devices see: the pages behind the DMA mappings.
+    pages: Arc<Pages>,
+    /// What the CPU saw when its view was last synchronised: the lines where the CPU view
+    /// differs from it are the ones the CPU wrote since (its dirty cache lines).
+    base: Pages,
+    /// One page to compare in, so that synchronising never allocates.
+    scratch: KVec<u8>,
+    /// The two extra copies, counted against `max_total`.
+    _account: ByteAccount,
+}
+
+impl DeviceView {
+    /// Allocates the devices' copy of `cpu` (laid out like it: the table layout modes apply to
+    /// what devices see) and the record of the CPU view, counting both in `stats`.
+    pub(crate) fn new(cpu: &Pages, stats: &'static Stats, max_total: usize) -> Result<Self> {
+        let extra = cpu.size().checked_mul(2).ok_or(ENOSPC)?;
+        let account = ByteAccount::new(stats, extra, max_total)?;
+        Ok(Self {
+            pages: Arc::new(cpu.alloc_like()?, GFP_KERNEL)?,
+            base: Pages::alloc(cpu.size())?,
+            scratch: KVec::from_elem(0u8, PAGE_SIZE, GFP_KERNEL)?,
+            _account: account,
+        })
+    }
+}
+
+/// Whether a DMA direction has data going to the device, so that the CPU's caches are written
+/// back for it.
+fn to_device(dir: DataDirection) -> bool {
+    matches!(dir, DataDirection::ToDevice | DataDirection::Bidirectional)
+}
+
+/// Whether a DMA direction has data coming from the device, so that the CPU's caches are
+/// invalidated for it.
+fn from_device(dir: DataDirection) -> bool {
+    matches!(
+        dir,
+        DataDirection::FromDevice | DataDirection::Bidirectional
+    )
 }
 
 impl VdmaBuffer {
@@ -136,11 +185,13 @@ impl VdmaBuffer {
         account: BufferAccount,
         image: Option<Image>,
         modes: Modes,
+        view: Option<DeviceView>,
         tracked: Option<(Arc<Registry>, Arc<Tracked>)>,
     ) -> Result<impl PinInit<Self, Error>> {
         let pages = Arc::new(pages, GFP_KERNEL)?;
         if let Some((_, t)) = &tracked {
-            t.set_backing(&pages);
+            // Where devices see the buffer.
+            t.set_backing(view.as_ref().map_or(&pages, |v| &v.pages));
         }
         Ok(try_pin_init!(Self {
             state <- new_mutex!(State {
@@ -151,6 +202,7 @@ impl VdmaBuffer {
                 vmapped: false,
                 dynamic: 0,
                 mover: None,
+                view,
             }),
             stats,
             _account: account,
@@ -177,6 +229,34 @@ impl VdmaBuffer {
 }
 
 impl State {
+    /// Returns the pages devices see.
+    fn device_pages(&self) -> &Arc<Pages> {
+        self.view.as_ref().map_or(&self.pages, |v| &v.pages)
+    }
+
+    /// Non-coherent buffers: writes back the CPU's dirty lines to the devices' view, as a
+    /// cache clean would (`dma_sync_*_for_device`).
+    fn clean(&mut self) -> Result {
+        let State { pages, view, .. } = self;
+        if let Some(v) = view {
+            pages.clean_lines(&mut v.base, &v.pages, &mut v.scratch)?;
+        }
+        Ok(())
+    }
+
+    /// Non-coherent buffers: replaces the CPU's view with the devices', as a cache invalidate
+    /// would (`dma_sync_*_for_cpu`), losing what the CPU wrote and did not write back.
+    fn invalidate(&mut self) -> Result {
+        let State { pages, view, .. } = self;
+        if let Some(v) = view {
+            // Through `base`, so that the CPU view and its record are the same bytes even if a
+            // device writes meanwhile.
+            v.base.copy_from(&v.pages)?;
+            pages.copy_from(&v.base)?;
+        }
+        Ok(())
+    }
+
     /// Returns the kernel mapping of the pages, made now if there is none yet.
     fn kmap(&mut self) -> Result<&Vmap> {
         if self.kmap.is_none() {
@@ -209,12 +289,22 @@ impl VdmaBuffer {
 /// both copies exist the new one counts against `max_total` (`ENOSPC`).
 pub(crate) fn migrate(buf: &Exported<VdmaBuffer>, max_total: usize) -> Result {
     let data = buf.data();
-    let _second_copy = ByteAccount::new(data.stats, buf.size(), max_total)?;
+    let noncoherent = data.modes().noncoherent;
+    let copies = if noncoherent { 2 } else { 1 };
+    let _second_copy = ByteAccount::new(data.stats, buf.size() * copies, max_total)?;
     // Allocate outside the lock: a large allocation may take a while. The new pages are of the
-    // same kind: a contiguous buffer stays contiguous.
-    let current = data.state.lock().pages.clone();
+    // same kind: a contiguous buffer stays contiguous. A non-coherent buffer moves both views.
+    let (current, current_dev) = {
+        let state = data.state.lock();
+        (state.pages.clone(), state.device_pages().clone())
+    };
     let new = Arc::new(current.alloc_like()?, GFP_KERNEL)?;
-    drop(current);
+    let new_dev = if noncoherent {
+        Some(Arc::new(current_dev.alloc_like()?, GFP_KERNEL)?)
+    } else {
+        None
+    };
+    drop((current, current_dev));
     let locked = buf.lock()?;
     {
         // Pins and kernel mappings are made under the reservation lock, so this holds until
@@ -246,11 +336,19 @@ pub(crate) fn migrate(buf: &Exported<VdmaBuffer>, max_total: usize) -> Result {
         // lose every write made in between.
         buf.zap_user_mappings();
         new.copy_from(&state.pages)?;
-        if let Some((_, t)) = &data.tracked {
-            t.set_backing(&new);
-        }
+        let old_dev = match (new_dev, &mut state.view) {
+            (Some(new_dev), Some(view)) => {
+                new_dev.copy_from(&view.pages)?;
+                Some(core::mem::replace(&mut view.pages, new_dev))
+            }
+            _ => None,
+        };
         let old_kmap = core::mem::replace(&mut state.kmap, kmap);
-        (core::mem::replace(&mut state.pages, new), old_kmap)
+        let old = core::mem::replace(&mut state.pages, new);
+        if let Some((_, t)) = &data.tracked {
+            t.set_backing(state.device_pages());
+        }
+        (old, old_kmap, old_dev)
     };
     data.stats.migrations.add(1, Relaxed);
     drop(locked);
@@ -403,7 +501,13 @@ impl Exporter for VdmaBuffer {
             // A slow device or IOMMU; under the reservation lock, as a real map is.
             kernel::time::delay::fsleep(delay);
         }
-        let pages = data.state.lock().pages.clone();
+        let pages = {
+            let mut state = data.state.lock();
+            if to_device(dir) {
+                state.clean()?;
+            }
+            state.device_pages().clone()
+        };
         let dev = attach.device();
         let max_segment = core::cmp::min(sg_table::max_segment(dev), data.modes().sg.max_entry());
         let table = SgTable::new(pages, max_segment)?.dma_map(dev, dir)?;
@@ -418,7 +522,12 @@ impl Exporter for VdmaBuffer {
         table: MappedSgTable,
     ) {
         buf.data().stats.maps.add(-1, Relaxed);
+        let dir = table.dir();
         drop(table);
+        if from_device(dir) {
+            // Only fails for pages of different sizes, which a buffer never has.
+            let _ = buf.data().state.lock().invalidate();
+        }
     }
 
     fn begin_cpu_access(buf: &Exported<Self>, dir: DataDirection) -> Result {
@@ -430,11 +539,17 @@ impl Exporter for VdmaBuffer {
         buf.resv().wait(Usage::for_access(write), true)?;
         buf.sync_mappings_for_cpu()?;
         buf.data().with_vmapped(Vmap::invalidate);
+        if from_device(dir) {
+            buf.data().state.lock().invalidate()?;
+        }
         Ok(())
     }
 
-    fn end_cpu_access(buf: &Exported<Self>, _dir: DataDirection) -> Result {
+    fn end_cpu_access(buf: &Exported<Self>, dir: DataDirection) -> Result {
         buf.data().with_vmapped(Vmap::flush);
+        if to_device(dir) {
+            buf.data().state.lock().clean()?;
+        }
         // Uninterruptible: in-kernel callers often ignore this result, so a signal must not be
         // able to skip the flush.
         buf.sync_mappings_for_device();
@@ -502,6 +617,7 @@ mod tests {
                 account,
                 None,
                 Modes::default(),
+                None,
                 None,
             )?,
             ExportOptions {

@@ -9,6 +9,7 @@ use crate::dma_buf::uapi::{
 use crate::{
     buffer::{
         self,
+        DeviceView,
         VdmaBuffer, //
     },
     dma_buf::{
@@ -174,6 +175,11 @@ fn make_buffer(
     } else {
         Pages::alloc(req.size)?
     };
+    let view = if modes.noncoherent {
+        Some(DeviceView::new(&pages, &STATS, limits.max_total)?)
+    } else {
+        None
+    };
     let tracked = Tracked::new(req.size, image, modes)?;
     // fdinfo shows the dma-buf's name: the format of a format-aware buffer, else the modes of a
     // buffer that has any (cut at 31 bytes; debugfs lists them in full).
@@ -189,6 +195,7 @@ fn make_buffer(
             account,
             image,
             modes,
+            view,
             Some((registry.clone(), tracked.clone())),
         )?,
         ExportOptions {

@@ -90,6 +90,8 @@ pub(crate) struct Modes {
     fence: Option<(u32, Result)>,
     /// While dynamic importers are attached, migrate every this many milliseconds.
     move_interval_ms: u32,
+    /// Separate CPU and device views, synchronised where the DMA API maintains caches.
+    pub(crate) noncoherent: bool,
 }
 
 impl Default for Modes {
@@ -100,6 +102,7 @@ impl Default for Modes {
             map_delay_ms: 0,
             fence: None,
             move_interval_ms: 0,
+            noncoherent: false,
         }
     }
 }
@@ -115,7 +118,10 @@ fn errno(e: i32) -> Result<Error> {
 impl Modes {
     /// Checks `struct vdmabuf_modes`; fences may wait at most `fence_timeout_ms`.
     pub(crate) fn from_uapi(m: &uapi::Modes, fence_timeout_ms: u32) -> Result<Self> {
-        if m.pad != 0 || m.flags != 0 || m.fail_flags & !uapi::FAIL_EVERY != 0 {
+        if m.pad != 0
+            || m.flags & !uapi::MODE_NONCOHERENT != 0
+            || m.fail_flags & !uapi::FAIL_EVERY != 0
+        {
             return Err(EINVAL);
         }
         if m.move_interval_ms != 0 && !MOVE_INTERVAL_MS.contains(&m.move_interval_ms) {
@@ -169,6 +175,7 @@ impl Modes {
             map_delay_ms: m.map_delay_ms,
             fence,
             move_interval_ms: m.move_interval_ms,
+            noncoherent: m.flags & uapi::MODE_NONCOHERENT != 0,
         })
     }
 
@@ -225,6 +232,9 @@ impl fmt::Display for Modes {
         }
         if self.move_interval_ms > 0 {
             f.write_fmt(fmt!(",move={}", self.move_interval_ms))?;
+        }
+        if self.noncoherent {
+            f.write_str(",noncoherent")?;
         }
         Ok(())
     }
@@ -369,7 +379,7 @@ mod tests {
                 ..zero()
             },
             uapi::Modes { pad: 1, ..zero() },
-            uapi::Modes { flags: 1, ..zero() },
+            uapi::Modes { flags: 2, ..zero() },
             uapi::Modes {
                 move_interval_ms: 9,
                 ..zero()
@@ -434,6 +444,7 @@ mod tests {
                 map_delay_ms: 10,
                 fence_delay_ms: 50,
                 fence_error: -5,
+                flags: uapi::MODE_NONCOHERENT,
                 ..zero()
             },
             10_000,
@@ -441,7 +452,7 @@ mod tests {
         let text = kernel::str::CString::try_from_fmt(fmt!("{m}"))?;
         assert_eq!(
             text.to_bytes(),
-            b"sg=capped:65536,fail=map@3:-5,map_delay=10,fence=50:-5"
+            b"sg=capped:65536,fail=map@3:-5,map_delay=10,fence=50:-5,noncoherent"
         );
         let text = kernel::str::CString::try_from_fmt(fmt!("{}", Modes::default()))?;
         assert_eq!(text.to_bytes(), b"-");

@@ -48,6 +48,8 @@ pub(crate) const FAIL_BEGIN_CPU_ACCESS: u32 = 3;
 pub(crate) const FAIL_MMAP: u32 = 4;
 /// `VDMABUF_FAIL_EVERY`.
 pub(crate) const FAIL_EVERY: u32 = 1 << 0;
+/// `VDMABUF_MODE_NONCOHERENT`.
+pub(crate) const MODE_NONCOHERENT: u32 = 1 << 0;
 
 /// Reads the `struct vdmabuf_modes` at `ptr` (0 for the defaults) and checks it.
 pub(crate) fn read_modes(ptr: u64, fence_timeout_ms: u32) -> Result<crate::modes::Modes> {

@@ -5,7 +5,10 @@
  * modules and two modules built into one kernel define no symbol twice. Every function is a plain
  * wrapper of a static inline function or macro; no logic lives here.
  */
+#include <linux/dma-direct.h>
+#include <linux/dma-map-ops.h>
 #include <linux/highmem.h>
+#include <linux/iommu-dma.h>
 #include <linux/iosys-map.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
@@ -337,3 +340,21 @@ unsigned int VDMABUF_RS(drm_format_describe)(u32 format, unsigned int *char_per_
 	return info->num_planes;
 }
 #endif
+
+/*
+ * The page behind a DMA address of @dev, for a virtual device that reaches memory through its
+ * DMA mappings as hardware would; NULL unless @dev maps directly (no IOMMU, no DMA ops, no
+ * offset ranges), where the DMA address is the physical one.
+ */
+struct page *VDMABUF_RS(dma_direct_page)(struct device *dev, dma_addr_t addr)
+{
+	phys_addr_t phys;
+
+	if (get_dma_ops(dev) || use_dma_iommu(dev) || device_iommu_mapped(dev) ||
+	    dev->dma_range_map)
+		return NULL;
+	phys = dma_to_phys(dev, addr);
+	if (!pfn_valid(PHYS_PFN(phys)))
+		return NULL;
+	return pfn_to_page(PHYS_PFN(phys));
+}

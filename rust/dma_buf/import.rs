@@ -40,6 +40,7 @@ use kernel::{
         to_result, //
     },
     ffi::c_void,
+    page::PAGE_SIZE,
     prelude::*,
     sync::{
         aref::ARef,
@@ -120,7 +121,7 @@ struct ImportState {
 pub(crate) struct Import {
     buf: ARef<DmaBuf>,
     /// Keeps the device alive while it is attached (the core takes no reference).
-    _dev: ARef<Device>,
+    dev: ARef<Device>,
     attach: NonNull<bindings::dma_buf_attachment>,
     dynamic: bool,
     state: KBox<ImportState>,
@@ -195,7 +196,7 @@ impl Import {
         // INVARIANT: The attachment was made above, with `priv_` pointing to `state` if dynamic.
         let import = Self {
             buf,
-            _dev: dev.into(),
+            dev: dev.into(),
             attach,
             dynamic,
             state,
@@ -383,6 +384,95 @@ impl LockedImport<'_> {
         }
     }
 
+    /// Accesses `[offset, offset + len)` of the buffer as the device does: through the current
+    /// mapping's DMA addresses, turned back into memory, which only works for a device that maps
+    /// directly (`EOPNOTSUPP` otherwise). So it sees what the exporter put behind the mapping,
+    /// which may differ from what the CPU sees (a non-coherent exporter, or a bounce buffer).
+    ///
+    /// The range is walked in pieces of at most `buf.len()` bytes, none crossing a page. A read
+    /// (`write` false) copies each piece into `buf` and calls `f(pos, piece)`; a write calls
+    /// `f(pos, piece)` to fill the piece in `buf` and then copies it out. `pos` is the piece's
+    /// place in the range.
+    ///
+    /// Fails with `ENODATA` if the buffer is not mapped, `EPERM` if the mapping's direction
+    /// does not let the device read (`write` false) or write, and `EINVAL` if the range is
+    /// not inside the mapping.
+    pub(crate) fn device_access(
+        &mut self,
+        offset: usize,
+        len: usize,
+        write: bool,
+        buf: &mut [u8],
+        mut f: impl FnMut(usize, &mut [u8]),
+    ) -> Result {
+        // SAFETY: The reference ends with this statement.
+        let (sgt, dir) = match unsafe { self.mapping() }.as_ref() {
+            Some(m) => (m.sgt, m.dir),
+            None => return Err(errno::no_data()),
+        };
+        let allowed = match dir {
+            DataDirection::Bidirectional => true,
+            DataDirection::ToDevice => !write,
+            DataDirection::FromDevice => write,
+            _ => false,
+        };
+        if !allowed {
+            return Err(EPERM);
+        }
+        let end = offset.checked_add(len).ok_or(EINVAL)?;
+        if buf.is_empty() {
+            return Err(EINVAL);
+        }
+        let dev = sg_table::device_ptr(&self.import.dev);
+        let (mut at, mut res) = (0usize, Ok(()));
+        let mut visit = |seg: Segment| {
+            let seg_end = at + seg.len;
+            let mut pos = core::cmp::max(at, offset);
+            while res.is_ok() && pos < core::cmp::min(seg_end, end) {
+                // CAST: A `usize` fits in a `u64`.
+                let addr = seg.addr + (pos - at) as u64;
+                // CAST: A page offset fits in `usize`.
+                let in_page = (addr % PAGE_SIZE as u64) as usize;
+                let n = (PAGE_SIZE - in_page)
+                    .min(core::cmp::min(seg_end, end) - pos)
+                    .min(buf.len());
+                // SAFETY: `dev` is the attached device, alive while the import is.
+                let page = unsafe { helpers::dma_direct_page(dev, addr) };
+                if page.is_null() {
+                    res = Err(errno::not_supported());
+                    break;
+                }
+                // SAFETY: `page` is the memory behind a live mapping of the buffer, which the
+                // exporter keeps alive while mapped.
+                let vaddr = unsafe { bindings::kmap_local_page(page) };
+                // SAFETY: `vaddr` maps the whole page and `in_page + n <= PAGE_SIZE`.
+                let piece = unsafe { vaddr.cast::<u8>().add(in_page) };
+                if write {
+                    f(pos - offset, &mut buf[..n]);
+                    // SAFETY: `piece` has `n` bytes mapped; `buf` has `n`; others (the CPU,
+                    // devices) may access the page meanwhile, hence C `memcpy`.
+                    unsafe { helpers::memcpy_shared(piece.cast(), buf.as_ptr().cast(), n) };
+                } else {
+                    // SAFETY: As above.
+                    unsafe { helpers::memcpy_shared(buf.as_mut_ptr().cast(), piece.cast(), n) };
+                    f(pos - offset, &mut buf[..n]);
+                }
+                // SAFETY: `vaddr` is the most recent `kmap_local_page` mapping.
+                unsafe { bindings::kunmap_local(vaddr) };
+                pos += n;
+            }
+            at = seg_end;
+        };
+        // SAFETY: The table stays mapped while the lock is held, and the closure cannot reach
+        // the guard to unmap it.
+        unsafe { sg_table::for_each_dma_segment(sgt.as_ptr(), &mut visit) };
+        res?;
+        if at < end {
+            return Err(EINVAL);
+        }
+        Ok(())
+    }
+
     /// Unmaps the buffer if it is mapped.
     pub(crate) fn unmap(&mut self) {
         // SAFETY: The reference ends with this statement, before the core is called.
@@ -485,6 +575,54 @@ mod tests {
         assert!(import.lock()?.is_mapped());
         import.lock()?.unmap();
         assert!(!import.lock()?.is_mapped());
+        Ok(())
+    }
+
+    #[test]
+    fn device_access_reaches_the_pages_behind_the_mapping_in_its_direction() -> Result {
+        let dev = DmaDevice::new(c"dma-buf-kunit-device-access")?;
+        let size = 4 * PAGE_SIZE;
+        let pages = Arc::new(Pages::alloc(size)?, GFP_KERNEL)?;
+        pages.write(PAGE_SIZE - 2, b"across")?;
+        let shared = pages.clone();
+        let buf = Exported::export(
+            try_pin_init!(SelfInvalidating { pages: shared }? Error),
+            ExportOptions {
+                size,
+                writable: true,
+            },
+        )?;
+        let dma_buf: &DmaBuf = &buf;
+        let import = Import::new(ARef::from(dma_buf), dev.device(), false)?;
+        let mut chunk = [0u8; 4];
+        let mut read = KVec::new();
+        let mut locked = import.lock()?;
+        assert_eq!(
+            locked.device_access(0, 6, false, &mut chunk, |_, _| {}),
+            Err(errno::no_data())
+        );
+        locked.map(DataDirection::ToDevice, |_| {})?;
+        // Pieces stop at page boundaries and at the size of the bounce buffer.
+        locked.device_access(PAGE_SIZE - 2, 6, false, &mut chunk, |pos, bytes| {
+            let _ = read.push((pos, bytes.len()), GFP_KERNEL);
+            assert_eq!(bytes, &b"across"[pos..pos + bytes.len()]);
+        })?;
+        assert_eq!(&read[..], &[(0, 2), (2, 4)]);
+        // A device may not write through a mapping made for reading, nor go past the buffer.
+        assert_eq!(
+            locked.device_access(0, 1, true, &mut chunk, |_, _| {}),
+            Err(EPERM)
+        );
+        assert_eq!(
+            locked.device_access(size - 1, 2, false, &mut chunk, |_, _| {}),
+            Err(EINVAL)
+        );
+        locked.map(DataDirection::FromDevice, |_| {})?;
+        locked.device_access(1, 3, true, &mut chunk, |_, bytes| bytes.fill(b'D'))?;
+        drop(locked);
+        let mut back = [0u8; 5];
+        pages.read(0, &mut back)?;
+        assert_eq!(&back, b"\0DDD\0");
         Ok(())
     }
 }

@@ -376,15 +376,11 @@ impl Pages {
         self.blocks.first().map_or(0, PageBlock::pfn)
     }
 
-    /// Returns the page at byte `offset`, which must be inside the buffer.
-    fn page_at(&self, mut offset: usize) -> Option<*mut bindings::page> {
-        for block in self.blocks.iter() {
-            if offset < block.len() {
-                return Some(block.page(offset / PAGE_SIZE));
-            }
-            offset -= block.len();
-        }
-        None
+    /// Returns the buffer's pages in order.
+    fn each_page(&self) -> impl Iterator<Item = *mut bindings::page> + '_ {
+        self.blocks
+            .iter()
+            .flat_map(|b| (0..b.page_count()).map(move |i| b.page(i)))
     }
 
     /// Copies the whole contents of `other`, which must have the same size, page by page.
@@ -394,10 +390,7 @@ impl Pages {
         if other.size != self.size {
             return Err(EINVAL);
         }
-        for offset in (0..self.size).step_by(PAGE_SIZE) {
-            let (Some(src), Some(dst)) = (other.page_at(offset), self.page_at(offset)) else {
-                return Err(EINVAL);
-            };
+        for (src, dst) in other.each_page().zip(self.each_page()) {
             // SAFETY: `src` is a page of `other`, which the borrow keeps alive.
             let from = unsafe { bindings::kmap_local_page(src) };
             // SAFETY: `dst` is a page of `self`, which the borrow keeps alive.
@@ -412,7 +405,73 @@ impl Pages {
         }
         Ok(())
     }
+
+    /// Writes back the CPU's dirty cache lines, for the emulation of a non-coherent system:
+    /// `self` is what the CPU sees, `base` what it saw when last synchronised with `dev`, what
+    /// devices see. Each [`CACHE_LINE`] of `self` that differs from `base` (one the CPU wrote
+    /// since) is copied to `dev` and to `base`, whole, as a cache writes back whole lines; the
+    /// other lines of `dev` keep what devices wrote. Returns how many lines were copied.
+    ///
+    /// All three must have the same size, and `scratch` one page. A line userspace writes during
+    /// the call is copied torn, or at the next call; `base` is borrowed mutably, so only this
+    /// call touches it.
+    pub(crate) fn clean_lines(
+        &self,
+        base: &mut Pages,
+        dev: &Pages,
+        scratch: &mut [u8],
+    ) -> Result<usize> {
+        if base.size != self.size || dev.size != self.size || scratch.len() != PAGE_SIZE {
+            return Err(EINVAL);
+        }
+        let mut lines = 0;
+        for ((cpu, old), to) in self.each_page().zip(base.each_page()).zip(dev.each_page()) {
+            // SAFETY: `cpu` is a page of `self`, which the borrow keeps alive.
+            let from = unsafe { bindings::kmap_local_page(cpu) };
+            // SAFETY: `from` maps a whole page and `scratch` has room for one; userspace may
+            // write the page meanwhile, hence C `memcpy`.
+            unsafe { helpers::memcpy_shared(scratch.as_mut_ptr().cast(), from, PAGE_SIZE) };
+            // SAFETY: `from` is the most recent `kmap_local_page` mapping.
+            unsafe { bindings::kunmap_local(from) };
+            // SAFETY: `old` is a page of `base`, which the borrow keeps alive.
+            let old = unsafe { bindings::kmap_local_page(old) }.cast::<u8>();
+            // SAFETY: `to` is a page of `dev`, which the borrow keeps alive.
+            let to = unsafe { bindings::kmap_local_page(to) };
+            // SAFETY: `old` maps a whole page of `base`, which nothing else accesses while it
+            // is borrowed mutably here.
+            let old_page = unsafe { core::slice::from_raw_parts_mut(old, PAGE_SIZE) };
+            for at in (0..PAGE_SIZE).step_by(CACHE_LINE) {
+                let line = at..at + CACHE_LINE;
+                let (Some(now), Some(was)) = (scratch.get(line.clone()), old_page.get_mut(line))
+                else {
+                    break;
+                };
+                if now != was {
+                    was.copy_from_slice(now);
+                    // SAFETY: `to` maps a whole page and the line lies inside it; devices may
+                    // access it meanwhile, hence C `memcpy`.
+                    unsafe {
+                        helpers::memcpy_shared(
+                            to.cast::<u8>().add(at).cast(),
+                            now.as_ptr().cast(),
+                            CACHE_LINE,
+                        )
+                    };
+                    lines += 1;
+                }
+            }
+            // SAFETY: `to` is the most recent `kmap_local_page` mapping.
+            unsafe { bindings::kunmap_local(to) };
+            // SAFETY: `old` is now the most recent one.
+            unsafe { bindings::kunmap_local(old.cast()) };
+        }
+        Ok(lines)
+    }
 }
+
+/// The cache line size of the non-coherent emulation ([`Pages::clean_lines`]): that of arm64
+/// and x86.
+pub(crate) const CACHE_LINE: usize = 64;
 
 #[cfg(vdmabuf_layer_tests)]
 #[kunit_tests(dma_buf_pages)]

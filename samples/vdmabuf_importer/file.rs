@@ -86,6 +86,8 @@ impl MiscDevice for ImporterFile {
             uapi::IOCTL_FILL => me.fill(user),
             uapi::IOCTL_COPY => me.copy(user),
             uapi::IOCTL_SEGMENTS => me.segments(user),
+            uapi::IOCTL_DMA_READ => me.dma_read(user),
+            uapi::IOCTL_DMA_FILL => me.dma_fill(user),
             _ => Err(ENOTTY),
         }?;
         Ok(0)
@@ -245,6 +247,45 @@ impl ImporterFile {
                 pos += n;
             }
             Ok(())
+        })
+    }
+
+    /// IOCTL: DMA read: checksum a range as the device reads it, through its mapping.
+    fn dma_read(&self, user: UserSlice) -> Result {
+        let (mut reader, mut writer) = user.reader_writer();
+        let mut args: uapi::Read = reader.read()?;
+        if args.pad != 0 || args.length == 0 {
+            return Err(EINVAL);
+        }
+        let import = self.get(args.handle)?;
+        let (offset, len) = uapi::range(args.offset, args.length, import.buffer().size())?;
+        let mut hash = uapi::Fnv1a::new();
+        let mut chunk = KVec::from_elem(0u8, 4096, GFP_KERNEL)?;
+        let mut locked = import.lock()?;
+        locked.device_access(offset, len, false, &mut chunk, |_, bytes| {
+            hash.update(bytes)
+        })?;
+        drop(locked);
+        args.checksum = hash.value();
+        writer.write(&args)
+    }
+
+    /// IOCTL: DMA fill: write a pattern into a range as the device writes it, through its
+    /// mapping.
+    fn dma_fill(&self, user: UserSlice) -> Result {
+        let args: uapi::Fill = user.reader().read()?;
+        if args.length == 0 {
+            return Err(EINVAL);
+        }
+        let import = self.get(args.handle)?;
+        let (offset, len) = uapi::range(args.offset, args.length, import.buffer().size())?;
+        let mut chunk = KVec::from_elem(0u8, 4096, GFP_KERNEL)?;
+        let mut locked = import.lock()?;
+        locked.device_access(offset, len, true, &mut chunk, |pos, bytes| {
+            for (i, b) in bytes.iter_mut().enumerate() {
+                // CAST: A `usize` fits in a `u64`.
+                *b = uapi::pattern_byte(args.seed, (offset + pos + i) as u64);
+            }
         })
     }
 

@@ -145,6 +145,10 @@ pub(crate) const IOCTL_FILL: u32 = _IOW::<Fill>(IOCTL_BASE, 0x46);
 pub(crate) const IOCTL_COPY: u32 = _IOWR::<Copy>(IOCTL_BASE, 0x47);
 /// `VDMABUF_IMPORTER_IOCTL_SEGMENTS`.
 pub(crate) const IOCTL_SEGMENTS: u32 = _IOWR::<Segments>(IOCTL_BASE, 0x48);
+/// `VDMABUF_IMPORTER_IOCTL_DMA_READ`.
+pub(crate) const IOCTL_DMA_READ: u32 = _IOWR::<Read>(IOCTL_BASE, 0x49);
+/// `VDMABUF_IMPORTER_IOCTL_DMA_FILL`.
+pub(crate) const IOCTL_DMA_FILL: u32 = _IOW::<Fill>(IOCTL_BASE, 0x4a);
 
 impl Import {
     /// Checks flags and padding; returns whether the attachment is dynamic.

@@ -61,6 +61,22 @@
 #define VDMABUF_FAIL_EVERY (1u << 0)
 
 /**
+ * VDMABUF_MODE_NONCOHERENT: emulate a system whose CPU caches are not coherent with DMA. The
+ * CPU's view of the buffer (mmap, vmap) and the devices' view (the pages behind the tables
+ * map_dma_buf returns) are separate copies, synchronised only where the DMA API would do cache
+ * maintenance, per 64-byte line: lines the CPU wrote since its view was last synchronised go to
+ * the devices' view on end_cpu_access (%DMA_BUF_SYNC_END with %DMA_BUF_SYNC_WRITE) and on
+ * map_dma_buf, in directions that include %DMA_TO_DEVICE; the CPU's view is replaced by the
+ * devices' on begin_cpu_access (%DMA_BUF_SYNC_START with %DMA_BUF_SYNC_READ) and on
+ * unmap_dma_buf, in directions that include %DMA_FROM_DEVICE, which discards lines the CPU wrote
+ * and did not synchronise. The buffer takes twice its size in memory (three times while the CPU
+ * view is being compared), and counts once against the limits.
+ */
+#define VDMABUF_MODE_NONCOHERENT (1u << 0)
+/** VDMABUF_MODE_FLAGS: all valid flags of &struct vdmabuf_modes. */
+#define VDMABUF_MODE_FLAGS VDMABUF_MODE_NONCOHERENT
+
+/**
  * struct vdmabuf_modes - how a buffer misbehaves on purpose, to test importers; all zero is the
  * default behaviour. Given by pointer in &struct vdmabuf_create.modes and
  * &struct vdmabuf_create_format.modes, and fixed for the buffer's life.
@@ -84,7 +100,7 @@
  *                    management evicting it would, with %VDMABUF_IOCTL_MIGRATE's protocol: the
  *                    importers' invalidate_mappings runs each time; a pinned or vmapped buffer
  *                    is skipped that time.
- * @flags: must be zero (reserved).
+ * @flags: a combination of %VDMABUF_MODE_FLAGS (EINVAL for others).
  * @pad: must be zero.
  *
  * Each injected failure counts in debugfs (``counts/injected``), and the buffer's modes show in

@@ -189,6 +189,19 @@ struct vdmabuf_importer_segments {
 	__u64 segments;
 };
 
+/*
+ * %VDMABUF_IMPORTER_IOCTL_DMA_READ and %VDMABUF_IMPORTER_IOCTL_DMA_FILL take the arguments of
+ * %VDMABUF_IMPORTER_IOCTL_READ and %VDMABUF_IMPORTER_IOCTL_FILL but access the buffer as the
+ * device does: at the DMA addresses of the import's current mapping (made with
+ * %VDMABUF_IMPORTER_IOCTL_MAP; ENODATA without one), now, without the CPU-access calls and
+ * without waiting for fences. So they see what the exporter put behind the mapping, which on a
+ * non-coherent system (or vdmabuf's %VDMABUF_MODE_NONCOHERENT) is not what the CPU sees until
+ * the two are synchronised. The mapping's direction must allow the access (EPERM): a read needs
+ * %DMA_TO_DEVICE or %DMA_BIDIRECTIONAL, a fill %DMA_FROM_DEVICE or %DMA_BIDIRECTIONAL.
+ * A zero @length gives EINVAL; EOPNOTSUPP if the importer's device does not map directly (an
+ * IOMMU).
+ */
+
 /* Import a dma-buf. Numbers 0x40 and up, so they never collide with /dev/vdmabuf's. */
 #define VDMABUF_IMPORTER_IOCTL_IMPORT \
 	_IOWR(VDMABUF_IMPORTER_IOCTL_BASE, 0x40, struct vdmabuf_importer_import)
@@ -216,5 +229,11 @@ struct vdmabuf_importer_segments {
 /* Return the DMA segments of a mapped import. */
 #define VDMABUF_IMPORTER_IOCTL_SEGMENTS \
 	_IOWR(VDMABUF_IMPORTER_IOCTL_BASE, 0x48, struct vdmabuf_importer_segments)
+/* Checksum a range of an import as the device reads it, through its mapping. */
+#define VDMABUF_IMPORTER_IOCTL_DMA_READ \
+	_IOWR(VDMABUF_IMPORTER_IOCTL_BASE, 0x49, struct vdmabuf_importer_read)
+/* Fill a range of an import with a pattern as the device writes it, through its mapping. */
+#define VDMABUF_IMPORTER_IOCTL_DMA_FILL \
+	_IOW(VDMABUF_IMPORTER_IOCTL_BASE, 0x4a, struct vdmabuf_importer_fill)
 
 #endif /* _UAPI_LINUX_VDMABUF_IMPORTER_H */

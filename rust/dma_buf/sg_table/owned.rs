@@ -223,6 +223,11 @@ pub(crate) struct MappedSgTable {
 }
 
 impl MappedSgTable {
+    /// Returns the direction the table is mapped in.
+    pub(crate) fn dir(&self) -> DataDirection {
+        self.dir
+    }
+
     /// Returns the raw table, which stays owned by this object.
     pub(crate) fn as_raw(&self) -> *mut bindings::sg_table {
         self.table.sgt.as_ptr()

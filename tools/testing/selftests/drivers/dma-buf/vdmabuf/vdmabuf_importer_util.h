@@ -62,6 +62,26 @@ static inline int imp_fill(int imp, __u32 handle, __u32 seed, __u64 offset, __u6
 	return vdmabuf_ioctl(imp, VDMABUF_IMPORTER_IOCTL_FILL, &args);
 }
 
+/* Checksums a range as the importer's device reads it, through its mapping. */
+static inline int imp_dma_read(int imp, __u32 handle, __u64 offset, __u64 len, uint64_t *sum)
+{
+	struct vdmabuf_importer_read args = { .handle = handle, .offset = offset, .length = len };
+	int ret = vdmabuf_ioctl(imp, VDMABUF_IMPORTER_IOCTL_DMA_READ, &args);
+
+	*sum = args.checksum;
+	return ret;
+}
+
+/* Fills a range with a pattern as the importer's device writes it, through its mapping. */
+static inline int imp_dma_fill(int imp, __u32 handle, __u32 seed, __u64 offset, __u64 len)
+{
+	struct vdmabuf_importer_fill args = {
+		.handle = handle, .seed = seed, .offset = offset, .length = len,
+	};
+
+	return vdmabuf_ioctl(imp, VDMABUF_IMPORTER_IOCTL_DMA_FILL, &args);
+}
+
 /* Queues a copy; returns the out-fence's sync_file or -errno. */
 static inline int imp_copy(int imp, __u32 src, __u32 dst, __u64 so, __u64 dso, __u64 len)
 {

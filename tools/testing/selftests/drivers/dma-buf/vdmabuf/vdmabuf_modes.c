@@ -341,7 +341,8 @@ TEST_F(modes, bad_modes_are_refused)
 		{ .fence_delay_ms = 10001 },
 		{ .fence_delay_ms = 10, .fence_error = 1 },
 		{ .pad = 1 },
-		{ .flags = 1 },
+		{ .flags = 2 },
+		{ .flags = ~VDMABUF_MODE_FLAGS },
 		{ .move_interval_ms = 9 },
 		{ .move_interval_ms = 10001 },
 	};
@@ -471,6 +472,172 @@ TEST_F(modes, move_pressure_keeps_a_dynamic_importer_right)
 	usleep(300000);
 	EXPECT_EQ(moves1, vdmabuf_count("migrations"));
 	munmap(p, size);
+	close(fd);
+}
+
+/* The hash of bytes [@from, @to) of pattern @seed (0: of zeros). */
+static uint64_t range_fnv(unsigned int seed, size_t from, size_t to)
+{
+	uint8_t *b = calloc(1, to - from);
+	uint64_t h;
+	size_t i;
+
+	for (i = from; seed && i < to; i++)
+		b[i - from] = pattern_byte(seed, i);
+	h = fnv1a(b, to - from);
+	free(b);
+	return h;
+}
+
+/* Expects the importer's device to read pattern @seed (0: zeros) over [@from, @to). */
+#define EXPECT_DEVICE_SEES(h, seed, from, to) do {						\
+	uint64_t sum_ = 0;									\
+	EXPECT_EQ(0, imp_dma_read(self->imp, h, from, (to) - (from), &sum_));			\
+	EXPECT_EQ(range_fnv(seed, from, to), sum_) TH_LOG("device view is not pattern %d", seed); \
+} while (0)
+
+/*
+ * The non-coherent mode shows the most common dma-buf userspace bug: CPU access through mmap
+ * without DMA_BUF_IOCTL_SYNC, or with the wrong direction. The importer's device reads and
+ * writes through its mapping (DMA_READ, DMA_FILL), the program through mmap.
+ */
+TEST_F(modes, noncoherent_cpu_and_device_see_each_other_only_through_syncs)
+{
+	struct vdmabuf_modes m = { .flags = VDMABUF_MODE_NONCOHERENT };
+	const size_t size = 16 * PAGE;
+	struct vdmabuf_importer_info info;
+	uint8_t *p;
+	int fd, h, h2;
+
+	fd = create_modes(self->dev, size, &m);
+	ASSERT_LE(0, fd);
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	h = import_map(self->imp, fd, &info);
+	ASSERT_LE(0, h);
+
+	/* A writer that forgets the sync: the device reads stale memory. */
+	fill_pattern(p, size, 1);
+	EXPECT_DEVICE_SEES(h, 0, 0, size);
+	/* The same write, synced: the device sees it. */
+	ASSERT_EQ(0, dmabuf_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE));
+	fill_pattern(p, size, 1);
+	ASSERT_EQ(0, dmabuf_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE));
+	EXPECT_DEVICE_SEES(h, 1, 0, size);
+
+	/* A writer that syncs for reading only: stale until a sync for writing. */
+	ASSERT_EQ(0, dmabuf_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
+	fill_pattern(p, size, 2);
+	ASSERT_EQ(0, dmabuf_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
+	EXPECT_DEVICE_SEES(h, 1, 0, size);
+	ASSERT_EQ(0, dmabuf_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE));
+	EXPECT_DEVICE_SEES(h, 2, 0, size);
+
+	/* A reader that forgets the sync reads stale data; synced, the device's. */
+	ASSERT_EQ(0, imp_dma_fill(self->imp, h, 3, 0, size));
+	EXPECT_EQ(-1, check_pattern(p, size, 2, 0));
+	ASSERT_EQ(0, dmabuf_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
+	EXPECT_EQ(-1, check_pattern(p, size, 3, 0));
+	ASSERT_EQ(0, dmabuf_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
+
+	/* A reader that syncs for writing only reads stale data, and its sync loses nothing. */
+	ASSERT_EQ(0, imp_dma_fill(self->imp, h, 4, 0, size));
+	ASSERT_EQ(0, dmabuf_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE));
+	EXPECT_EQ(-1, check_pattern(p, size, 3, 0));
+	ASSERT_EQ(0, dmabuf_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE));
+	EXPECT_DEVICE_SEES(h, 4, 0, size);
+	ASSERT_EQ(0, dmabuf_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
+	EXPECT_EQ(-1, check_pattern(p, size, 4, 0));
+	ASSERT_EQ(0, dmabuf_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
+
+	/*
+	 * Whole cache lines: the device writes bytes 1-63 of the first line, the CPU (which did not
+	 * sync for reading) byte 0 of it; writing back the CPU's line undoes the device's bytes.
+	 */
+	ASSERT_EQ(0, imp_dma_fill(self->imp, h, 5, 1, 63));
+	ASSERT_EQ(0, dmabuf_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE));
+	p[0] = pattern_byte(5, 0);
+	ASSERT_EQ(0, dmabuf_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE));
+	EXPECT_DEVICE_SEES(h, 4, 1, 64);
+	EXPECT_DEVICE_SEES(h, 4, 64, size);
+
+	/* A new mapping writes back what the CPU wrote without a sync... */
+	ASSERT_EQ(0, dmabuf_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
+	fill_pattern(p, size, 6);
+	EXPECT_DEVICE_SEES(h, 4, 64, size);
+	h2 = import_map(self->imp, fd, &info);
+	ASSERT_LE(0, h2);
+	EXPECT_DEVICE_SEES(h2, 6, 0, size);
+	EXPECT_DEVICE_SEES(h, 6, 0, size);
+	/* ...and unmapping one the device wrote through makes the CPU see the device's data. */
+	ASSERT_EQ(0, imp_dma_fill(self->imp, h2, 7, 0, size));
+	EXPECT_EQ(-1, check_pattern(p, size, 6, 0));
+	ASSERT_EQ(0, imp_handle_op(self->imp, VDMABUF_IMPORTER_IOCTL_RELEASE, h2));
+	EXPECT_EQ(-1, check_pattern(p, size, 7, 0));
+
+	/* Migration moves both views and what the CPU has not written back. */
+	ASSERT_EQ(0, imp_handle_op(self->imp, VDMABUF_IMPORTER_IOCTL_RELEASE, h));
+	ASSERT_EQ(0, dmabuf_sync(fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE));
+	fill_pattern(p, size, 8);
+	ASSERT_EQ(0, dmabuf_sync(fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE));
+	fill_pattern(p, size / 2, 9);
+	ASSERT_EQ(0, vdmabuf_migrate(self->dev, fd));
+	EXPECT_EQ(-1, check_pattern(p, size / 2, 9, 0));
+	h = import_map(self->imp, fd, &info);
+	ASSERT_LE(0, h);
+	EXPECT_DEVICE_SEES(h, 9, 0, size / 2);
+	EXPECT_DEVICE_SEES(h, 8, size / 2, size);
+
+	munmap(p, size);
+	imp_handle_op(self->imp, VDMABUF_IMPORTER_IOCTL_RELEASE, h);
+	close(fd);
+}
+
+/* The default stays coherent: the device sees unsynced CPU writes at once, and vice versa. */
+TEST_F(modes, default_buffers_are_coherent_for_the_device)
+{
+	struct vdmabuf_importer_info info;
+	const size_t size = 4 * PAGE;
+	uint8_t *p;
+	int fd, h;
+
+	fd = create_modes(self->dev, size, NULL);
+	ASSERT_LE(0, fd);
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	h = import_map(self->imp, fd, &info);
+	ASSERT_LE(0, h);
+	fill_pattern(p, size, 1);
+	EXPECT_DEVICE_SEES(h, 1, 0, size);
+	ASSERT_EQ(0, imp_dma_fill(self->imp, h, 2, 0, size));
+	EXPECT_EQ(-1, check_pattern(p, size, 2, 0));
+	munmap(p, size);
+	imp_handle_op(self->imp, VDMABUF_IMPORTER_IOCTL_RELEASE, h);
+	close(fd);
+}
+
+/* Device access needs a mapping in a direction that allows it, inside the buffer. */
+TEST_F(modes, importer_device_access_bad_input)
+{
+	uint64_t sum;
+	int fd, h;
+
+	fd = create_modes(self->dev, 4 * PAGE, NULL);
+	ASSERT_LE(0, fd);
+	h = imp_import(self->imp, fd, 0);
+	ASSERT_LE(0, h);
+	EXPECT_EQ(-ENODATA, imp_dma_read(self->imp, h, 0, PAGE, &sum));
+	EXPECT_EQ(-ENODATA, imp_dma_fill(self->imp, h, 1, 0, PAGE));
+	ASSERT_EQ(0, imp_map(self->imp, h, VDMABUF_IMPORTER_TO_DEVICE));
+	EXPECT_EQ(0, imp_dma_read(self->imp, h, 0, PAGE, &sum));
+	EXPECT_EQ(-EPERM, imp_dma_fill(self->imp, h, 1, 0, PAGE));
+	ASSERT_EQ(0, imp_map(self->imp, h, VDMABUF_IMPORTER_FROM_DEVICE));
+	EXPECT_EQ(-EPERM, imp_dma_read(self->imp, h, 0, PAGE, &sum));
+	EXPECT_EQ(0, imp_dma_fill(self->imp, h, 1, 0, PAGE));
+	EXPECT_EQ(-EINVAL, imp_dma_fill(self->imp, h, 1, 4 * PAGE - 1, 2));
+	EXPECT_EQ(-EINVAL, imp_dma_fill(self->imp, h, 1, 0, 0));
+	EXPECT_EQ(-ENOENT, imp_dma_read(self->imp, h + 100, 0, PAGE, &sum));
+	imp_handle_op(self->imp, VDMABUF_IMPORTER_IOCTL_RELEASE, h);
 	close(fd);
 }
 
