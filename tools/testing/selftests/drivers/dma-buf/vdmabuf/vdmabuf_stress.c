@@ -655,6 +655,134 @@ TEST_F_TIMEOUT(stress, injected_failures_counted_exactly_across_threads, STRESS_
 }
 
 /*
+ * A non-coherent buffer handed back and forth correctly: the main thread writes a round's
+ * pattern through mmap inside SYNC_START/END(WRITE), the importer's device reads it through its
+ * (dynamic) mapping, the device writes the next pattern and the CPU reads it inside
+ * SYNC_START/END(READ). Meanwhile one thread migrates the buffer in a loop (moving both views)
+ * and another maps and unmaps it for reading in a second importer (each map writes back the
+ * CPU's dirty lines). Every handoff must carry exactly the pattern: a view lost or swapped by a
+ * migration, or a write-back racing a copy, shows as a wrong pattern.
+ */
+#define NC_PAGES 64
+
+struct nc_remapper {
+	int fd;
+	atomic_bool stop;
+	atomic_long maps, other;
+};
+
+static void *nc_remap_loop(void *arg)
+{
+	struct nc_remapper *r = arg;
+	int imp = open(VDMABUF_IMPORTER_DEV, O_RDWR | O_CLOEXEC);
+	int h = imp < 0 ? -1 : imp_import(imp, r->fd, VDMABUF_IMPORT_DYNAMIC);
+
+	if (h < 0) {
+		atomic_fetch_add(&r->other, 1);
+		if (imp >= 0)
+			close(imp);
+		return NULL;
+	}
+	while (!atomic_load(&r->stop)) {
+		if (imp_map(imp, h, VDMABUF_IMPORTER_TO_DEVICE)) {
+			atomic_fetch_add(&r->other, 1);
+			continue;
+		}
+		atomic_fetch_add(&r->maps, 1);
+		imp_handle_op(imp, VDMABUF_IMPORTER_IOCTL_UNMAP, h);
+	}
+	close(imp);
+	return NULL;
+}
+
+/* The device's read of the whole buffer, mapping again when a migration took the mapping. */
+static int nc_device_read(int imp, int h, size_t size, uint64_t *sum)
+{
+	int ret, tries;
+
+	for (tries = 0; tries < 100; tries++) {
+		ret = imp_dma_read(imp, h, 0, size, sum);
+		if (ret != -ENODATA)
+			return ret;
+		ret = imp_map(imp, h, VDMABUF_IMPORTER_BIDIRECTIONAL);
+		if (ret)
+			return ret;
+	}
+	return -ENODATA;
+}
+
+static int nc_device_fill(int imp, int h, unsigned int seed, size_t size)
+{
+	int ret, tries;
+
+	for (tries = 0; tries < 100; tries++) {
+		ret = imp_dma_fill(imp, h, seed, 0, size);
+		if (ret != -ENODATA)
+			return ret;
+		ret = imp_map(imp, h, VDMABUF_IMPORTER_BIDIRECTIONAL);
+		if (ret)
+			return ret;
+	}
+	return -ENODATA;
+}
+
+TEST_F_TIMEOUT(stress, noncoherent_handoffs_vs_migrate_and_remaps_keep_data, STRESS_TIMEOUT)
+{
+	struct vdmabuf_modes m = { .flags = VDMABUF_MODE_NONCOHERENT };
+	struct vdmabuf_create c = { .size = NC_PAGES * PAGE, .flags = VDMABUF_CREATE_RDWR };
+	const size_t size = NC_PAGES * PAGE;
+	struct nc_remapper r = { 0 };
+	struct migrator mig;
+	long rounds = 0, wrong_device = 0, wrong_cpu = 0;
+	pthread_t remapper;
+	unsigned int seed;
+	uint64_t sum;
+	uint8_t *p;
+	double end;
+	int h;
+
+	if (self->imp < 0)
+		SKIP(return, "vdmabuf_importer is not loaded");
+	c.modes = (uintptr_t)&m;
+	ASSERT_EQ(0, vdmabuf_ioctl(self->dev, VDMABUF_IOCTL_CREATE, &c));
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, c.fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	h = imp_import(self->imp, c.fd, VDMABUF_IMPORT_DYNAMIC);
+	ASSERT_LE(0, h);
+	ASSERT_EQ(0, imp_map(self->imp, h, VDMABUF_IMPORTER_BIDIRECTIONAL));
+	r.fd = c.fd;
+	pthread_create(&remapper, NULL, nc_remap_loop, &r);
+	start_migrator(&mig, self->dev, c.fd, -1);
+	end = now() + stress_seconds();
+	for (seed = 1; now() < end; seed += 2, rounds++) {
+		ASSERT_EQ(0, dmabuf_sync(c.fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE));
+		fill_pattern(p, size, seed);
+		ASSERT_EQ(0, dmabuf_sync(c.fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE));
+		ASSERT_EQ(0, nc_device_read(self->imp, h, size, &sum));
+		wrong_device += sum != pattern_fnv(seed, size);
+		ASSERT_EQ(0, nc_device_fill(self->imp, h, seed + 1, size));
+		ASSERT_EQ(0, dmabuf_sync(c.fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
+		wrong_cpu += check_pattern(p, size, seed + 1, 0) != -1;
+		ASSERT_EQ(0, dmabuf_sync(c.fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
+	}
+	atomic_store(&r.stop, true);
+	pthread_join(remapper, NULL);
+	stop_migrator(&mig);
+	ksft_print_msg("%ld rounds, %ld migrations, %ld remaps\n", rounds, mig.done,
+		       atomic_load(&r.maps));
+	EXPECT_EQ(0, wrong_device);
+	EXPECT_EQ(0, wrong_cpu);
+	EXPECT_EQ(0, mig.other) TH_LOG("migrate: %d", mig.last_error);
+	EXPECT_EQ(0, atomic_load(&r.other));
+	EXPECT_LT(10, rounds);
+	EXPECT_LT(10, mig.done);
+	EXPECT_LT(10, atomic_load(&r.maps));
+	munmap(p, size);
+	imp_handle_op(self->imp, VDMABUF_IMPORTER_IOCTL_RELEASE, h);
+	close(c.fd);
+}
+
+/*
  * Several processes attach fences to one buffer and end each in one of four ways: signalled,
  * signalled with an error, left to time out, or left pending until the process closes
  * /dev/vdmabuf. Every sync_file must signal, each with the status its ending gives.
