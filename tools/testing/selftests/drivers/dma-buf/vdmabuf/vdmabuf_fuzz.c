@@ -103,6 +103,8 @@ static const int E_CREATE[] = { EINVAL, ENOSPC, EFAULT, 0 };
 static const int E_FENCE[] = { EINVAL, EBADF, EBUSY, ENOENT, ETIMEDOUT, 0 };
 static const int E_MIGRATE[] = { EINVAL, EBADF, EBUSY, ENOSPC, ETIMEDOUT, 0 };
 static const int E_IMPORTER[] = { EINVAL, EBADF, ENOENT, ETIMEDOUT, EIO, ECANCELED, 0 };
+/* The importer's device accesses: also unmapped, or mapped the other way. */
+static const int E_DEVICE[] = { EINVAL, ENOENT, ENODATA, EPERM, 0 };
 
 /* A file descriptor to pass: mostly one of ours, sometimes a wrong one. */
 static int fuzz_fd(struct fuzzer *f)
@@ -151,6 +153,9 @@ static __u64 fuzz_modes(struct fuzzer *f, struct vdmabuf_modes *m)
 		break;
 	case 2:
 		return pick(f, 2) ? 8 : next(f);
+	case 3:
+		m->flags = pick(f, 8) ? VDMABUF_MODE_NONCOHERENT : (__u32)next(f);
+		break;
 	default:
 		return 0;
 	}
@@ -400,9 +405,10 @@ static void op_ioctl(struct fuzzer *f)
 		/* The importer's other ioctls with random fields. */
 		__u32 h = pick(f, 4) ? s->handle : (__u32)next(f);
 		__u64 off = pick(f, 4) ? 0 : next(f) % (1ull << pick(f, 64)), len = fuzz_size(f);
+		const int *allowed = E_IMPORTER;
 		uint64_t sum;
 
-		switch (pick(f, 4)) {
+		switch (pick(f, 6)) {
 		case 0: {
 			struct vdmabuf_importer_import imp = {
 				.fd = fd, .flags = fuzz_flags(f, VDMABUF_IMPORT_FLAGS),
@@ -423,12 +429,22 @@ static void op_ioctl(struct fuzzer *f)
 			ret = imp_fill(f->imp, h, next(f), off, len);
 			note(f, "importer FILL %ld off %#lx", h, off, ret);
 			break;
+		case 3:
+			ret = imp_dma_read(f->imp, h, off, len, &sum);
+			note(f, "importer DMA_READ %ld off %#lx", h, off, ret);
+			allowed = E_DEVICE;
+			break;
+		case 4:
+			ret = imp_dma_fill(f->imp, h, next(f), off, len);
+			note(f, "importer DMA_FILL %ld off %#lx", h, off, ret);
+			allowed = E_DEVICE;
+			break;
 		default:
 			ret = imp_handle_op(f->imp, VDMABUF_IMPORTER_IOCTL_RELEASE, (__u32)next(f));
 			note(f, "importer RELEASE random %ld %ld", 0, 0, ret);
 			break;
 		}
-		expect(f, "importer ioctl", ret, E_IMPORTER);
+		expect(f, "importer ioctl", ret, allowed);
 		break;
 	}
 	default: {
