@@ -89,6 +89,9 @@ pub(crate) struct VdmaBuffer {
     _account: BufferAccount,
     /// The debugfs listing of live buffers and this buffer's entry in it.
     tracked: Option<(Arc<Registry>, Arc<Tracked>)>,
+    /// Whether the core has the buffer vmapped (it counts its users itself). Set and cleared
+    /// under the reservation lock, read without a lock where only a hint is needed.
+    vmapped: Atomic<bool>,
     /// The image layout of a format-aware buffer.
     image: Option<Image>,
     /// How the buffer misbehaves on purpose, and its count of calls.
@@ -120,14 +123,14 @@ struct State {
     /// mapping out. Keeping it after the last detach makes an import round trip cost no new
     /// mapping (`make bench`), at the price of the buffer's size in vmalloc space.
     kmap: Option<Vmap>,
-    /// Whether the core has the buffer vmapped (it counts its users itself).
-    vmapped: bool,
     /// Live attachments of dynamic importers.
     dynamic: usize,
     /// Migrates the buffer by itself while dynamic importers are attached (move pressure).
     mover: Option<Arc<Mover>>,
     /// The devices' copy of a non-coherent buffer; `pages` is then the CPU's.
     view: Option<DeviceView>,
+    /// A migration is telling importers to drop their mappings.
+    moving: bool,
 }
 
 /// The devices' copy of a non-coherent buffer (`VDMABUF_MODE_NONCOHERENT`), which a system
@@ -199,14 +202,15 @@ impl VdmaBuffer {
                 pins: 0,
                 attachments: 0,
                 kmap: None,
-                vmapped: false,
                 dynamic: 0,
                 mover: None,
                 view,
+                moving: false,
             }),
             stats,
             _account: account,
             tracked,
+            vmapped: Atomic::new(false),
             image,
             injector: Injector::new(modes),
         }? Error))
@@ -244,6 +248,23 @@ impl State {
         Ok(())
     }
 
+    /// Non-coherent buffers, at an unmap: the CPU's clean lines take the devices' data, as a
+    /// cache invalidate would; lines the CPU wrote and has not written back stay (a device
+    /// unmapping must not destroy what a correct program is writing meanwhile). Not while the
+    /// buffer migrates: the exporter's own move is not a device access.
+    fn invalidate_for_unmap(&mut self) -> Result {
+        let State {
+            pages,
+            view,
+            moving,
+            ..
+        } = self;
+        if let (Some(v), false) = (view, *moving) {
+            pages.invalidate_clean_lines(&mut v.base, &v.pages, &mut v.scratch)?;
+        }
+        Ok(())
+    }
+
     /// Non-coherent buffers: replaces the CPU's view with the devices', as a cache invalidate
     /// would (`dma_sync_*_for_cpu`), losing what the CPU wrote and did not write back.
     fn invalidate(&mut self) -> Result {
@@ -270,8 +291,13 @@ impl State {
 impl VdmaBuffer {
     /// Calls `f` with the kernel mapping if the core has the buffer vmapped.
     fn with_vmapped(&self, f: impl FnOnce(&Vmap)) {
+        // Without the lock: a CPU access is not ordered against a vmap made meanwhile, whose
+        // user synchronises its own access.
+        if !self.vmapped.load(Relaxed) {
+            return;
+        }
         let state = self.state.lock();
-        if let (true, Some(kmap)) = (state.vmapped, &state.kmap) {
+        if let Some(kmap) = &state.kmap {
             f(kmap);
         }
     }
@@ -310,12 +336,14 @@ pub(crate) fn migrate(buf: &Exported<VdmaBuffer>, max_total: usize) -> Result {
         // Pins and kernel mappings are made under the reservation lock, so this holds until
         // the lock is dropped.
         let state = data.state.lock();
-        if state.pins > 0 || state.vmapped {
+        if state.pins > 0 || data.vmapped.load(Relaxed) {
             return Err(EBUSY);
         }
     }
     // Dynamic importers drop their mappings now and cannot map again until the lock is dropped.
+    data.state.lock().moving = true;
     locked.invalidate_mappings();
+    data.state.lock().moving = false;
     // New fences are added only under the reservation lock, which is held: after this wait no
     // device touches the old pages any more.
     if !buf
@@ -524,9 +552,9 @@ impl Exporter for VdmaBuffer {
         buf.data().stats.maps.add(-1, Relaxed);
         let dir = table.dir();
         drop(table);
-        if from_device(dir) {
+        if from_device(dir) && buf.data().modes().noncoherent {
             // Only fails for pages of different sizes, which a buffer never has.
-            let _ = buf.data().state.lock().invalidate();
+            let _ = buf.data().state.lock().invalidate_for_unmap();
         }
     }
 
@@ -539,7 +567,7 @@ impl Exporter for VdmaBuffer {
         buf.resv().wait(Usage::for_access(write), true)?;
         buf.sync_mappings_for_cpu()?;
         buf.data().with_vmapped(Vmap::invalidate);
-        if from_device(dir) {
+        if from_device(dir) && buf.data().modes().noncoherent {
             buf.data().state.lock().invalidate()?;
         }
         Ok(())
@@ -547,7 +575,7 @@ impl Exporter for VdmaBuffer {
 
     fn end_cpu_access(buf: &Exported<Self>, dir: DataDirection) -> Result {
         buf.data().with_vmapped(Vmap::flush);
-        if to_device(dir) {
+        if to_device(dir) && buf.data().modes().noncoherent {
             buf.data().state.lock().clean()?;
         }
         // Uninterruptible: in-kernel callers often ignore this result, so a signal must not be
@@ -572,12 +600,12 @@ impl Exporter for VdmaBuffer {
         // Made by `attach` for every attached importer. Only a kernel user that vmaps without
         // attaching gets here without one, and that allocation may fail.
         let addr = state.kmap()?.addr();
-        state.vmapped = true;
+        buf.data().vmapped.store(true, Relaxed);
         Ok(addr)
     }
 
     fn vunmap(buf: &Locked<'_, Self>, _addr: NonNull<u8>) {
-        buf.data().state.lock().vmapped = false;
+        buf.data().vmapped.store(false, Relaxed);
     }
 
     fn show_fdinfo(buf: &Exported<Self>, m: &SeqFile) {
@@ -754,7 +782,7 @@ mod tests {
         let prepared = kmap(&buf);
         assert!(prepared.is_some());
         Import::vmap(&import)?.write(0, b"kmap")?;
-        assert!(!buf.data().state.lock().vmapped);
+        assert!(!buf.data().vmapped.load(Relaxed));
         // Migration moves the prepared mapping to the new pages.
         migrate(&buf, usize::MAX)?;
         assert!(kmap(&buf).is_some());

@@ -377,15 +377,28 @@ impl<T: Exporter> Exported<T> {
     /// Syncs every live DMA mapping of the buffer for CPU access, in the direction each was
     /// mapped. Takes the lock interruptibly.
     pub(crate) fn sync_mappings_for_cpu(&self) -> Result {
-        self.lock()?.for_each_table(|table| table.sync_for_cpu());
+        if self.has_attachments() {
+            self.lock()?.for_each_table(|table| table.sync_for_cpu());
+        }
         Ok(())
     }
 
     /// Syncs every live DMA mapping of the buffer back for the devices. Takes the lock
     /// uninterruptibly, so a signal cannot skip the flush.
     pub(crate) fn sync_mappings_for_device(&self) {
-        self.lock_uninterruptible()
-            .for_each_table(|table| table.sync_for_device());
+        if self.has_attachments() {
+            self.lock_uninterruptible()
+                .for_each_table(|table| table.sync_for_device());
+        }
+    }
+
+    /// Whether any device is attached, read without the lock: the CPU-access syncs skip the
+    /// lock when there is none (the common case of a buffer used by the CPU alone). A device
+    /// that attaches meanwhile is not ordered against the access, and its mappings are synced
+    /// for it when they are made.
+    fn has_attachments(&self) -> bool {
+        // SAFETY: The dma-buf is valid; the helper reads the list head with `READ_ONCE`.
+        unsafe { helpers::dma_buf_has_attachments(self.as_raw()) }
     }
 
     /// Names the buffer, as `DMA_BUF_IOCTL_SET_NAME` does: fdinfo and the core's debugfs show the

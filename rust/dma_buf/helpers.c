@@ -358,3 +358,9 @@ struct page *VDMABUF_RS(dma_direct_page)(struct device *dev, dma_addr_t addr)
 		return NULL;
 	return pfn_to_page(PHYS_PFN(phys));
 }
+
+/* Whether @dmabuf has attachments, without its lock (list_empty() reads with READ_ONCE). */
+bool VDMABUF_RS(dma_buf_has_attachments)(struct dma_buf *dmabuf)
+{
+	return !list_empty(&dmabuf->attachments);
+}

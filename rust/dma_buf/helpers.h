@@ -70,6 +70,7 @@ struct workqueue_struct *VDMABUF_RS(alloc_ordered_workqueue)(const char *name);
 struct page *VDMABUF_RS(alloc_contig_user_pages)(unsigned long nr_pages);
 int VDMABUF_RS(dma_buf_set_name)(struct dma_buf *dmabuf, const char *name);
 struct page *VDMABUF_RS(dma_direct_page)(struct device *dev, dma_addr_t addr);
+bool VDMABUF_RS(dma_buf_has_attachments)(struct dma_buf *dmabuf);
 #if IS_ENABLED(CONFIG_DRM)
 unsigned int VDMABUF_RS(drm_format_describe)(u32 format, unsigned int *char_per_block,
 					     unsigned int *block_w, unsigned int *block_h,

@@ -147,6 +147,8 @@ c_helpers! {
         dmabuf: *mut bindings::dma_buf,
         name: *const kernel::ffi::c_char,
     ) -> c_int;
+    #[cfg(dma_buf_exporter)]
+    fn dma_buf_has_attachments(dmabuf: *mut bindings::dma_buf) -> bool;
     fn dma_direct_page(dev: *mut bindings::device, addr: bindings::dma_addr_t)
         -> *mut bindings::page;
     #[cfg(all(dma_buf_exporter, CONFIG_DRM))]

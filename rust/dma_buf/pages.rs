@@ -467,6 +467,69 @@ impl Pages {
         }
         Ok(lines)
     }
+
+    /// Invalidates the CPU's clean cache lines, for the emulation of a non-coherent system
+    /// (names as in [`Pages::clean_lines`]): each [`CACHE_LINE`] of `self` that equals `base`
+    /// (the CPU did not write it since the last synchronisation) takes the contents of `dev`,
+    /// and so does `base`; the CPU's dirty lines stay until they are written back. Returns how
+    /// many lines were replaced.
+    ///
+    /// All three must have the same size, and `scratch` one page. A line userspace writes
+    /// between the comparison and the replacement loses that write, as a line the CPU writes
+    /// while a device's data comes in would.
+    pub(crate) fn invalidate_clean_lines(
+        &self,
+        base: &mut Pages,
+        dev: &Pages,
+        scratch: &mut [u8],
+    ) -> Result<usize> {
+        if base.size != self.size || dev.size != self.size || scratch.len() != PAGE_SIZE {
+            return Err(EINVAL);
+        }
+        let mut lines = 0;
+        for ((cpu, old), from) in self.each_page().zip(base.each_page()).zip(dev.each_page()) {
+            // SAFETY: `from` is a page of `dev`, which the borrow keeps alive.
+            let src = unsafe { bindings::kmap_local_page(from) };
+            // SAFETY: `src` maps a whole page and `scratch` has room for one; devices may write
+            // the page meanwhile, hence C `memcpy`.
+            unsafe { helpers::memcpy_shared(scratch.as_mut_ptr().cast(), src, PAGE_SIZE) };
+            // SAFETY: `src` is the most recent `kmap_local_page` mapping.
+            unsafe { bindings::kunmap_local(src) };
+            // SAFETY: `old` is a page of `base`, which the borrow keeps alive.
+            let old = unsafe { bindings::kmap_local_page(old) }.cast::<u8>();
+            // SAFETY: `cpu` is a page of `self`, which the borrow keeps alive.
+            let to = unsafe { bindings::kmap_local_page(cpu) }.cast::<u8>();
+            // SAFETY: `old` maps a whole page of `base`, which nothing else accesses while it
+            // is borrowed mutably here.
+            let old_page = unsafe { core::slice::from_raw_parts_mut(old, PAGE_SIZE) };
+            let mut line = [0u8; CACHE_LINE];
+            for at in (0..PAGE_SIZE).step_by(CACHE_LINE) {
+                let range = at..at + CACHE_LINE;
+                let (Some(new), Some(was)) = (scratch.get(range.clone()), old_page.get_mut(range))
+                else {
+                    break;
+                };
+                // SAFETY: `to` maps a whole page and the line lies inside it; userspace may
+                // write it meanwhile, hence C `memcpy`.
+                unsafe {
+                    helpers::memcpy_shared(line.as_mut_ptr().cast(), to.add(at).cast(), CACHE_LINE)
+                };
+                if line[..] == was[..] && new != was {
+                    was.copy_from_slice(new);
+                    // SAFETY: As above.
+                    unsafe {
+                        helpers::memcpy_shared(to.add(at).cast(), new.as_ptr().cast(), CACHE_LINE)
+                    };
+                    lines += 1;
+                }
+            }
+            // SAFETY: `to` is the most recent `kmap_local_page` mapping.
+            unsafe { bindings::kunmap_local(to.cast()) };
+            // SAFETY: `old` is now the most recent one.
+            unsafe { bindings::kunmap_local(old.cast()) };
+        }
+        Ok(lines)
+    }
 }
 
 /// The cache line size of the non-coherent emulation ([`Pages::clean_lines`]): that of arm64

@@ -67,10 +67,10 @@
  * maintenance, per 64-byte line: lines the CPU wrote since its view was last synchronised go to
  * the devices' view on end_cpu_access (%DMA_BUF_SYNC_END with %DMA_BUF_SYNC_WRITE) and on
  * map_dma_buf, in directions that include %DMA_TO_DEVICE; the CPU's view is replaced by the
- * devices' on begin_cpu_access (%DMA_BUF_SYNC_START with %DMA_BUF_SYNC_READ) and on
- * unmap_dma_buf, in directions that include %DMA_FROM_DEVICE, which discards lines the CPU wrote
- * and did not synchronise. The buffer takes twice its size in memory (three times while the CPU
- * view is being compared), and counts once against the limits.
+ * devices' on begin_cpu_access (%DMA_BUF_SYNC_START with %DMA_BUF_SYNC_READ), which discards
+ * lines the CPU wrote and did not synchronise, and its clean lines are on unmap_dma_buf, in
+ * directions that include %DMA_FROM_DEVICE. The buffer takes three times its size in memory (the
+ * two views and a record of the CPU's), all counted against max_total_mb.
  */
 #define VDMABUF_MODE_NONCOHERENT (1u << 0)
 /** VDMABUF_MODE_FLAGS: all valid flags of &struct vdmabuf_modes. */

@@ -659,8 +659,8 @@ TEST_F_TIMEOUT(stress, injected_failures_counted_exactly_across_threads, STRESS_
  * pattern through mmap inside SYNC_START/END(WRITE), the importer's device reads it through its
  * (dynamic) mapping, the device writes the next pattern and the CPU reads it inside
  * SYNC_START/END(READ). Meanwhile one thread migrates the buffer in a loop (moving both views)
- * and another maps and unmaps it for reading in a second importer (each map writes back the
- * CPU's dirty lines). Every handoff must carry exactly the pattern: a view lost or swapped by a
+ * and another maps and unmaps it in a second importer (each map writes back the CPU's dirty
+ * lines, each unmap of a two-way mapping invalidates the CPU's clean ones). Every handoff must carry exactly the pattern: a view lost or swapped by a
  * migration, or a write-back racing a copy, shows as a wrong pattern.
  */
 #define NC_PAGES 64
@@ -683,8 +683,10 @@ static void *nc_remap_loop(void *arg)
 			close(imp);
 		return NULL;
 	}
-	while (!atomic_load(&r->stop)) {
-		if (imp_map(imp, h, VDMABUF_IMPORTER_TO_DEVICE)) {
+	for (unsigned int n = 0; !atomic_load(&r->stop); n++) {
+		/* Alternately for reading only and both ways, whose unmap invalidates. */
+		if (imp_map(imp, h, n & 1 ? VDMABUF_IMPORTER_BIDIRECTIONAL :
+					     VDMABUF_IMPORTER_TO_DEVICE)) {
 			atomic_fetch_add(&r->other, 1);
 			continue;
 		}
