@@ -559,10 +559,17 @@ impl Exporter for VdmaBuffer {
     }
 
     fn begin_cpu_access(buf: &Exported<Self>, dir: DataDirection) -> Result {
-        buf.data().inject(FailOp::BeginCpuAccess)?;
+        let data = buf.data();
+        data.inject(FailOp::BeginCpuAccess)?;
         // The core waits for the fences only after this callback (7.2: `dma_buf_begin_cpu_access`),
         // but invalidating CPU caches before a device's write has landed would let the CPU read
         // stale lines on non-coherent systems: wait first, as implicit sync orders this access.
+        // Without device mappings, a kernel mapping or a device view there is nothing to
+        // invalidate, and the core's wait is enough (an attachment made meanwhile is not
+        // ordered against this access).
+        if !buf.has_attachments() && !data.vmapped.load(Relaxed) && !data.modes().noncoherent {
+            return Ok(());
+        }
         let write = dir != DataDirection::FromDevice;
         buf.resv().wait(Usage::for_access(write), true)?;
         buf.sync_mappings_for_cpu()?;

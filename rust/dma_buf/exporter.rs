@@ -392,11 +392,11 @@ impl<T: Exporter> Exported<T> {
         }
     }
 
-    /// Whether any device is attached, read without the lock: the CPU-access syncs skip the
-    /// lock when there is none (the common case of a buffer used by the CPU alone). A device
+    /// Whether any device is attached, read without the lock (a hint: it may change at once).
+    /// The CPU-access syncs skip the lock when there is none (the common case of a buffer used by the CPU alone). A device
     /// that attaches meanwhile is not ordered against the access, and its mappings are synced
     /// for it when they are made.
-    fn has_attachments(&self) -> bool {
+    pub(crate) fn has_attachments(&self) -> bool {
         // SAFETY: The dma-buf is valid; the helper reads the list head with `READ_ONCE`.
         unsafe { helpers::dma_buf_has_attachments(self.as_raw()) }
     }

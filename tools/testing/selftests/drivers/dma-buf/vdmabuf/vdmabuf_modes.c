@@ -272,6 +272,62 @@ TEST_F(modes, injected_attach_failure_reaches_vgem)
 	close(vgem);
 }
 
+/*
+ * vgem's imports under move pressure: vgem attaches without mapping (see above), so what it can
+ * do with an import is hand it back (PRIME_HANDLE_TO_FD gives the same dma-buf) and import it
+ * again. Both keep working while a dynamic importer has the buffer moving, and the dma-buf it
+ * hands back holds the data through every move.
+ */
+TEST_F(modes, vgem_imports_keep_working_under_move_pressure)
+{
+	struct vdmabuf_modes m = { .move_interval_ms = 20 };
+	const size_t size = 16 * PAGE;
+	int vgem = vgem_open(), fd, h, gem, rounds = 0;
+	long moves0;
+	struct stat a, b;
+	double end;
+	uint8_t *p;
+
+	if (vgem < 0)
+		SKIP(return, "no vgem");
+	fd = create_modes(self->dev, size, &m);
+	ASSERT_LE(0, fd);
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	fill_pattern(p, size, 31);
+	munmap(p, size);
+	ASSERT_EQ(0, fstat(fd, &a));
+	gem = vgem_import(vgem, fd);
+	ASSERT_LT(0, gem);
+	moves0 = vdmabuf_count("migrations");
+	h = imp_import(self->imp, fd, VDMABUF_IMPORT_DYNAMIC);
+	ASSERT_LE(0, h);
+	for (end = now() + 1.0; now() < end; rounds++) {
+		struct drm_prime_handle back = { .handle = gem, .flags = DRM_CLOEXEC | DRM_RDWR };
+		int vgem2 = vgem_open(), gem2;
+
+		ASSERT_EQ(0, vdmabuf_ioctl(vgem, DRM_IOCTL_PRIME_HANDLE_TO_FD, &back));
+		ASSERT_EQ(0, fstat(back.fd, &b));
+		EXPECT_EQ(a.st_ino, b.st_ino);
+		p = mmap(NULL, size, PROT_READ, MAP_SHARED, back.fd, 0);
+		ASSERT_NE(MAP_FAILED, p);
+		EXPECT_EQ(-1, check_pattern(p, size, 31, 0)) TH_LOG("round %d", rounds);
+		munmap(p, size);
+		close(back.fd);
+		ASSERT_LE(0, vgem2);
+		gem2 = vgem_import(vgem2, fd);
+		EXPECT_LT(0, gem2);
+		close(vgem2);
+		usleep(20000);
+	}
+	ksft_print_msg("%d rounds, %ld moves\n", rounds, vdmabuf_count("migrations") - moves0);
+	EXPECT_LE(3, vdmabuf_count("migrations") - moves0);
+	imp_handle_op(self->imp, VDMABUF_IMPORTER_IOCTL_RELEASE, h);
+	EXPECT_EQ(0, vgem_close_handle(vgem, gem));
+	close(vgem);
+	close(fd);
+}
+
 TEST_F(modes, map_delay_slows_every_map)
 {
 	struct vdmabuf_modes m = { .map_delay_ms = 200 };
