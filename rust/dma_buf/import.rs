@@ -95,6 +95,10 @@ impl<T> ResvCell<T> {
 }
 
 /// The import's state that the dynamic importer callback reaches through `importer_priv`.
+/// The most mappings of one buffer a device holds at once: the DMA-API debug code's limit of
+/// overlapping mappings of one cache line (`ACTIVE_CACHELINE_MAX_OVERLAP`).
+pub(crate) const MAX_DEVICE_MAPPINGS: usize = 7;
+
 struct ImportState {
     mapping: ResvCell<Option<Mapping>>,
     invalidations: Atomic<i64>,
@@ -105,8 +109,8 @@ struct ImportState {
 /// # Invariants
 ///
 /// `attach` is an attachment of `buf` for `dev`, made by `dma_buf_attach`
-/// or (if `dynamic`) `dma_buf_dynamic_attach` with `importer_priv` pointing to `state`; it is
-/// detached in `Drop`.
+/// or (if `dynamic`) `dma_buf_dynamic_attach`, with `importer_priv` pointing to `state` (set
+/// under the reservation lock for a static one); it is detached in `Drop`.
 ///
 /// # Examples
 ///
@@ -193,7 +197,14 @@ impl Import {
         };
         // SAFETY: `dma_buf_attach` returns a valid attachment or an error, never NULL.
         let attach = unsafe { NonNull::new_unchecked(from_err_ptr(attach)?) };
-        // INVARIANT: The attachment was made above, with `priv_` pointing to `state` if dynamic.
+        if !dynamic {
+            // Static attachments get no `importer_priv` from the core; set it under the lock that
+            // readers of the attachment list hold ([`LockedImport::device_mappings`]).
+            let _guard = buf.resv().lock_uninterruptible();
+            // SAFETY: The attachment is ours and live; the field is the importer's.
+            unsafe { (*attach.as_ptr()).importer_priv = priv_ };
+        }
+        // INVARIANT: The attachment was made above, with `priv_` pointing to `state`.
         let import = Self {
             buf,
             dev: dev.into(),
@@ -316,8 +327,41 @@ impl LockedImport<'_> {
         unsafe { self.import.state.mapping.get() }
     }
 
+    /// Counts the live mappings of the buffer by imports of this device.
+    fn device_mappings(&self) -> usize {
+        let dev = sg_table::device_ptr(&self.import.dev);
+        let buf = self.import.buf.as_raw();
+        let mut n = 0;
+        // SAFETY: The attachment list is protected by the reservation lock, which is held.
+        let head = unsafe { &raw mut (*buf).attachments };
+        // SAFETY: `head` is a valid list head.
+        let mut pos = unsafe { (*head).next };
+        while pos != head {
+            // SAFETY: Every entry of the list is the `node` of a `dma_buf_attachment`.
+            let att = unsafe { kernel::container_of!(pos, bindings::dma_buf_attachment, node) };
+            // SAFETY: The attachment is on the list, so it is alive. Only imports attach this
+            // device, and each set `importer_priv` to its state under this lock (type
+            // invariants), which lives until it is detached; its mapping is protected by the
+            // lock.
+            unsafe {
+                if (*att).dev == dev {
+                    let state = (*att).importer_priv.cast::<ImportState>();
+                    if !state.is_null() && (*(*state).mapping.get()).is_some() {
+                        n += 1;
+                    }
+                }
+                pos = (*pos).next;
+            }
+        }
+        n
+    }
+
     /// Maps the buffer for the device in `dir` unless it is mapped already (a dynamic import's
     /// mapping may have been invalidated since), then calls `f` with each DMA segment.
+    ///
+    /// A device holds at most [`MAX_DEVICE_MAPPINGS`] mappings of one buffer at a time (`EBUSY`
+    /// beyond): the DMA-API debug code `WARN`s at more overlapping mappings of a cache line, and
+    /// userspace must not be able to make the kernel warn.
     ///
     /// Returns whether a new mapping was made. It takes `&mut self` so that `f` cannot reach
     /// the guard and unmap the table it is walking.
@@ -332,6 +376,9 @@ impl LockedImport<'_> {
         let mut fresh = false;
         // SAFETY: As above.
         if unsafe { self.mapping() }.is_none() {
+            if self.device_mappings() >= MAX_DEVICE_MAPPINGS {
+                return Err(EBUSY);
+            }
             // SAFETY: By the type invariants the lock is held, as the core requires. An exporter
             // may call `invalidate_mappings` from here; no reference to the slot is live.
             let sgt = unsafe {

@@ -406,6 +406,41 @@ impl Pages {
         Ok(())
     }
 
+    /// Calls `f(cpu, base, dev)` for each page of `self`, `base` and `dev` in turn, each mapped
+    /// for the call (`base` as a slice: only its borrower touches it; the others as pointers to
+    /// a page that userspace or devices may access meanwhile). All three must have the size of
+    /// `self`.
+    fn for_each_page_triple(
+        &self,
+        base: &mut Pages,
+        dev: &Pages,
+        mut f: impl FnMut(*mut u8, &mut [u8], *mut u8),
+    ) -> Result {
+        if base.size != self.size || dev.size != self.size {
+            return Err(EINVAL);
+        }
+        for ((cpu, old), to) in self.each_page().zip(base.each_page()).zip(dev.each_page()) {
+            // SAFETY: `cpu` is a page of `self`, which the borrow keeps alive.
+            let cpu = unsafe { bindings::kmap_local_page(cpu) };
+            // SAFETY: `old` is a page of `base`, which the borrow keeps alive.
+            let old = unsafe { bindings::kmap_local_page(old) };
+            // SAFETY: `to` is a page of `dev`, which the borrow keeps alive.
+            let to = unsafe { bindings::kmap_local_page(to) };
+            // SAFETY: `old` maps a whole page of `base`, which nothing else accesses while it
+            // is borrowed mutably here.
+            let old_page = unsafe { core::slice::from_raw_parts_mut(old.cast::<u8>(), PAGE_SIZE) };
+            f(cpu.cast(), old_page, to.cast());
+            // SAFETY: `to`, `old` and `cpu` are the `kmap_local_page` mappings made above, undone
+            // in reverse order.
+            unsafe {
+                bindings::kunmap_local(to);
+                bindings::kunmap_local(old);
+                bindings::kunmap_local(cpu);
+            }
+        }
+        Ok(())
+    }
+
     /// Writes back the CPU's dirty cache lines, for the emulation of a non-coherent system:
     /// `self` is what the CPU sees, `base` what it saw when last synchronised with `dev`, what
     /// devices see. Each [`CACHE_LINE`] of `self` that differs from `base` (one the CPU wrote
@@ -413,58 +448,33 @@ impl Pages {
     /// other lines of `dev` keep what devices wrote. Returns how many lines were copied.
     ///
     /// All three must have the same size, and `scratch` one page. A line userspace writes during
-    /// the call is copied torn, or at the next call; `base` is borrowed mutably, so only this
-    /// call touches it.
+    /// the call is copied torn, or at the next call.
     pub(crate) fn clean_lines(
         &self,
         base: &mut Pages,
         dev: &Pages,
         scratch: &mut [u8],
     ) -> Result<usize> {
-        if base.size != self.size || dev.size != self.size || scratch.len() != PAGE_SIZE {
+        if scratch.len() != PAGE_SIZE {
             return Err(EINVAL);
         }
         let mut lines = 0;
-        for ((cpu, old), to) in self.each_page().zip(base.each_page()).zip(dev.each_page()) {
-            // SAFETY: `cpu` is a page of `self`, which the borrow keeps alive.
-            let from = unsafe { bindings::kmap_local_page(cpu) };
-            // SAFETY: `from` maps a whole page and `scratch` has room for one; userspace may
+        self.for_each_page_triple(base, dev, |cpu, old, to| {
+            // SAFETY: `cpu` maps a whole page and `scratch` has room for one; userspace may
             // write the page meanwhile, hence C `memcpy`.
-            unsafe { helpers::memcpy_shared(scratch.as_mut_ptr().cast(), from, PAGE_SIZE) };
-            // SAFETY: `from` is the most recent `kmap_local_page` mapping.
-            unsafe { bindings::kunmap_local(from) };
-            // SAFETY: `old` is a page of `base`, which the borrow keeps alive.
-            let old = unsafe { bindings::kmap_local_page(old) }.cast::<u8>();
-            // SAFETY: `to` is a page of `dev`, which the borrow keeps alive.
-            let to = unsafe { bindings::kmap_local_page(to) };
-            // SAFETY: `old` maps a whole page of `base`, which nothing else accesses while it
-            // is borrowed mutably here.
-            let old_page = unsafe { core::slice::from_raw_parts_mut(old, PAGE_SIZE) };
-            for at in (0..PAGE_SIZE).step_by(CACHE_LINE) {
-                let line = at..at + CACHE_LINE;
-                let (Some(now), Some(was)) = (scratch.get(line.clone()), old_page.get_mut(line))
-                else {
-                    break;
-                };
+            unsafe { helpers::memcpy_shared(scratch.as_mut_ptr().cast(), cpu.cast(), PAGE_SIZE) };
+            for (at, (now, was)) in lines_of(scratch, old) {
                 if now != was {
                     was.copy_from_slice(now);
                     // SAFETY: `to` maps a whole page and the line lies inside it; devices may
                     // access it meanwhile, hence C `memcpy`.
                     unsafe {
-                        helpers::memcpy_shared(
-                            to.cast::<u8>().add(at).cast(),
-                            now.as_ptr().cast(),
-                            CACHE_LINE,
-                        )
+                        helpers::memcpy_shared(to.add(at).cast(), now.as_ptr().cast(), CACHE_LINE)
                     };
                     lines += 1;
                 }
             }
-            // SAFETY: `to` is the most recent `kmap_local_page` mapping.
-            unsafe { bindings::kunmap_local(to) };
-            // SAFETY: `old` is now the most recent one.
-            unsafe { bindings::kunmap_local(old.cast()) };
-        }
+        })?;
         Ok(lines)
     }
 
@@ -483,53 +493,43 @@ impl Pages {
         dev: &Pages,
         scratch: &mut [u8],
     ) -> Result<usize> {
-        if base.size != self.size || dev.size != self.size || scratch.len() != PAGE_SIZE {
+        if scratch.len() != PAGE_SIZE {
             return Err(EINVAL);
         }
         let mut lines = 0;
-        for ((cpu, old), from) in self.each_page().zip(base.each_page()).zip(dev.each_page()) {
-            // SAFETY: `from` is a page of `dev`, which the borrow keeps alive.
-            let src = unsafe { bindings::kmap_local_page(from) };
-            // SAFETY: `src` maps a whole page and `scratch` has room for one; devices may write
+        self.for_each_page_triple(base, dev, |cpu, old, from| {
+            // SAFETY: `from` maps a whole page and `scratch` has room for one; devices may write
             // the page meanwhile, hence C `memcpy`.
-            unsafe { helpers::memcpy_shared(scratch.as_mut_ptr().cast(), src, PAGE_SIZE) };
-            // SAFETY: `src` is the most recent `kmap_local_page` mapping.
-            unsafe { bindings::kunmap_local(src) };
-            // SAFETY: `old` is a page of `base`, which the borrow keeps alive.
-            let old = unsafe { bindings::kmap_local_page(old) }.cast::<u8>();
-            // SAFETY: `cpu` is a page of `self`, which the borrow keeps alive.
-            let to = unsafe { bindings::kmap_local_page(cpu) }.cast::<u8>();
-            // SAFETY: `old` maps a whole page of `base`, which nothing else accesses while it
-            // is borrowed mutably here.
-            let old_page = unsafe { core::slice::from_raw_parts_mut(old, PAGE_SIZE) };
+            unsafe { helpers::memcpy_shared(scratch.as_mut_ptr().cast(), from.cast(), PAGE_SIZE) };
             let mut line = [0u8; CACHE_LINE];
-            for at in (0..PAGE_SIZE).step_by(CACHE_LINE) {
-                let range = at..at + CACHE_LINE;
-                let (Some(new), Some(was)) = (scratch.get(range.clone()), old_page.get_mut(range))
-                else {
-                    break;
-                };
-                // SAFETY: `to` maps a whole page and the line lies inside it; userspace may
+            for (at, (new, was)) in lines_of(scratch, old) {
+                // SAFETY: `cpu` maps a whole page and the line lies inside it; userspace may
                 // write it meanwhile, hence C `memcpy`.
                 unsafe {
-                    helpers::memcpy_shared(line.as_mut_ptr().cast(), to.add(at).cast(), CACHE_LINE)
+                    helpers::memcpy_shared(line.as_mut_ptr().cast(), cpu.add(at).cast(), CACHE_LINE)
                 };
                 if line[..] == was[..] && new != was {
                     was.copy_from_slice(new);
                     // SAFETY: As above.
                     unsafe {
-                        helpers::memcpy_shared(to.add(at).cast(), new.as_ptr().cast(), CACHE_LINE)
+                        helpers::memcpy_shared(cpu.add(at).cast(), new.as_ptr().cast(), CACHE_LINE)
                     };
                     lines += 1;
                 }
             }
-            // SAFETY: `to` is the most recent `kmap_local_page` mapping.
-            unsafe { bindings::kunmap_local(to.cast()) };
-            // SAFETY: `old` is now the most recent one.
-            unsafe { bindings::kunmap_local(old.cast()) };
-        }
+        })?;
         Ok(lines)
     }
+}
+
+/// The [`CACHE_LINE`]s of two pages side by side, with their offset.
+fn lines_of<'a>(
+    a: &'a [u8],
+    b: &'a mut [u8],
+) -> impl Iterator<Item = (usize, (&'a [u8], &'a mut [u8]))> {
+    (0..PAGE_SIZE)
+        .step_by(CACHE_LINE)
+        .zip(a.chunks(CACHE_LINE).zip(b.chunks_mut(CACHE_LINE)))
 }
 
 /// The cache line size of the non-coherent emulation ([`Pages::clean_lines`]): that of arm64

@@ -279,6 +279,49 @@ TEST_F(importer, imports_keep_buffers_alive)
 	EXPECT_EQ(buffers, vdmabuf_count("buffers"));
 }
 
+/*
+ * One device holds at most 7 mappings of a buffer at once, of any exporter and from any file:
+ * the DMA-API debug code WARNs at more overlapping mappings of a cache line, and userspace must
+ * not be able to make the kernel warn. The 8th gets EBUSY until one of the 7 is unmapped.
+ */
+TEST_F(importer, one_device_maps_a_buffer_at_most_seven_times)
+{
+	enum exporter kinds[] = { VDMABUF, HEAP };
+	unsigned int k;
+
+	for (k = 0; k < 2; k++) {
+		int other = open(VDMABUF_IMPORTER_DEV, O_RDWR | O_CLOEXEC), h[8], i;
+		struct buffer b;
+
+		ASSERT_LE(0, other);
+		if (make_buffer(kinds[k], PAGE, self->vdmabuf, &b)) {
+			close(other);
+			continue;
+		}
+		for (i = 0; i < 8; i++) {
+			/* Both files, static and dynamic imports. */
+			h[i] = imp_import(i % 2 ? other : self->dev, b.fd,
+					  i % 3 ? 0 : VDMABUF_IMPORT_DYNAMIC);
+			ASSERT_LE(0, h[i]);
+		}
+		for (i = 0; i < 7; i++)
+			EXPECT_EQ(0, imp_map(i % 2 ? other : self->dev, h[i],
+					     VDMABUF_IMPORTER_BIDIRECTIONAL)) TH_LOG("%s map %d",
+										exporter_names[kinds[k]], i);
+		EXPECT_EQ(-EBUSY, imp_map(other, h[7], VDMABUF_IMPORTER_TO_DEVICE));
+		/* Mapping again in the same direction keeps the mapping it has. */
+		EXPECT_EQ(0, imp_map(self->dev, h[0], VDMABUF_IMPORTER_BIDIRECTIONAL));
+		EXPECT_EQ(0, imp_handle_op(other, VDMABUF_IMPORTER_IOCTL_UNMAP, h[1]));
+		EXPECT_EQ(0, imp_map(other, h[7], VDMABUF_IMPORTER_TO_DEVICE));
+		EXPECT_EQ(-EBUSY, imp_map(other, h[1], VDMABUF_IMPORTER_TO_DEVICE));
+		for (i = 0; i < 8; i++)
+			EXPECT_EQ(0, imp_handle_op(i % 2 ? other : self->dev,
+						   VDMABUF_IMPORTER_IOCTL_RELEASE, h[i]));
+		close(other);
+		free_buffer(&b);
+	}
+}
+
 TEST_F(importer, process_exit_releases_everything)
 {
 	long attachments = vdmabuf_count("attachments"), maps = vdmabuf_count("maps");
