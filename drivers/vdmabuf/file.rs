@@ -268,35 +268,16 @@ fn create_format(user: UserSlice, registry: &Arc<Registry>) -> Result<isize> {
         }
         writer.write(&args)
     };
-    let flags = fd_flags(&req);
-    match layout.buffers {
-        1 => {
-            let b0 = make(0)?;
-            install_new_fds::<1>(flags, |fds| {
-                report(&fds, args, &mut writer)?;
-                Ok([ARef::from(b0.file())])
-            })?
-        }
-        2 => {
-            let (b0, b1) = (make(0)?, make(1)?);
-            install_new_fds::<2>(flags, |fds| {
-                report(&fds, args, &mut writer)?;
-                Ok([ARef::from(b0.file()), ARef::from(b1.file())])
-            })?
-        }
-        3 => {
-            let (b0, b1, b2) = (make(0)?, make(1)?, make(2)?);
-            install_new_fds::<3>(flags, |fds| {
-                report(&fds, args, &mut writer)?;
-                Ok([
-                    ARef::from(b0.file()),
-                    ARef::from(b1.file()),
-                    ARef::from(b2.file()),
-                ])
-            })?
-        }
-        _ => return Err(EINVAL),
+    let mut bufs: [Option<ARef<Exported<VdmaBuffer>>>; uapi::MAX_PLANES] = Default::default();
+    for (i, b) in bufs.iter_mut().enumerate().take(layout.buffers) {
+        *b = Some(make(i)?);
     }
+    install_new_fds::<{ uapi::MAX_PLANES }>(fd_flags(&req), layout.buffers, |fds| {
+        report(fds, args, &mut writer)?;
+        Ok(bufs
+            .each_ref()
+            .map(|b| b.as_ref().map(|b| ARef::from(b.file()))))
+    })?;
     Ok(0)
 }
 

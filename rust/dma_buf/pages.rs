@@ -693,4 +693,51 @@ mod tests {
         assert!(Pages::alloc(PAGE_SIZE)?.copy_from(&pages).is_err());
         Ok(())
     }
+
+    #[test]
+    fn clean_and_invalidate_work_in_whole_lines() -> Result {
+        let size = 2 * PAGE_SIZE;
+        let (cpu, mut base, dev) = (
+            Pages::alloc(size)?,
+            Pages::alloc(size)?,
+            Pages::alloc(size)?,
+        );
+        let mut scratch = KVec::from_elem(0u8, PAGE_SIZE, GFP_KERNEL)?;
+        let mut line = [0u8; CACHE_LINE];
+        // A device writes bytes 1 to 63 of the first line, the CPU byte 0 of it and a byte on
+        // the second page: writing back the CPU's two dirty lines undoes the device's bytes.
+        dev.write(1, &[0xdd; CACHE_LINE - 1])?;
+        cpu.write(0, &[0xcc])?;
+        cpu.write(PAGE_SIZE + 100, &[0xcc])?;
+        assert_eq!(cpu.clean_lines(&mut base, &dev, &mut scratch)?, 2);
+        dev.read(0, &mut line)?;
+        assert_eq!(line[0], 0xcc);
+        assert!(line[1..].iter().all(|&b| b == 0));
+        // Nothing is dirty any more.
+        assert_eq!(cpu.clean_lines(&mut base, &dev, &mut scratch)?, 0);
+        // The device writes two lines, the CPU one of them: only the other line comes in.
+        dev.write(CACHE_LINE, &[0xd1; CACHE_LINE])?;
+        dev.write(2 * CACHE_LINE, &[0xd2; CACHE_LINE])?;
+        cpu.write(2 * CACHE_LINE, &[0xc2])?;
+        assert_eq!(
+            cpu.invalidate_clean_lines(&mut base, &dev, &mut scratch)?,
+            1
+        );
+        cpu.read(CACHE_LINE, &mut line)?;
+        assert!(line.iter().all(|&b| b == 0xd1));
+        cpu.read(2 * CACHE_LINE, &mut line)?;
+        assert_eq!(line[0], 0xc2);
+        assert!(line[1..].iter().all(|&b| b == 0));
+        // Views of different sizes, or a scratch that is not a page, are refused.
+        let small = Pages::alloc(PAGE_SIZE)?;
+        assert_eq!(
+            cpu.clean_lines(&mut base, &small, &mut scratch),
+            Err(EINVAL)
+        );
+        assert_eq!(
+            cpu.invalidate_clean_lines(&mut base, &dev, &mut scratch[..1]),
+            Err(EINVAL)
+        );
+        Ok(())
+    }
 }

@@ -46,28 +46,38 @@ pub(crate) fn install_new_fd(
     flags: u32,
     make: impl FnOnce(i32) -> kernel::error::Result<kernel::sync::aref::ARef<kernel::fs::File>>,
 ) -> kernel::error::Result {
-    install_new_fds::<1>(flags, |fds| Ok([make(fds[0])?]))
+    install_new_fds::<1>(flags, 1, |fds| Ok([Some(make(fds[0])?)]))
 }
 
-/// Like [`install_new_fd`] for `N` files at once: all are installed, or none.
+/// Like [`install_new_fd`] for `count` files at once (at most `N`): all are installed, or none.
+/// `make` gets the `count` numbers and returns the files, the first `count` of its array; the
+/// rest are unused.
 pub(crate) fn install_new_fds<const N: usize>(
     flags: u32,
+    count: usize,
     make: impl FnOnce(
-        [i32; N],
-    ) -> kernel::error::Result<[kernel::sync::aref::ARef<kernel::fs::File>; N]>,
+        &[i32],
+    )
+        -> kernel::error::Result<[Option<kernel::sync::aref::ARef<kernel::fs::File>>; N]>,
 ) -> kernel::error::Result {
     use kernel::fs::file::FileDescriptorReservation;
+    if count > N {
+        return Err(kernel::error::code::EINVAL);
+    }
     let mut reserved: [Option<FileDescriptorReservation>; N] = [const { None }; N];
     let mut fds = [-1; N];
-    for (slot, fd) in reserved.iter_mut().zip(fds.iter_mut()) {
+    for (slot, fd) in reserved.iter_mut().zip(fds.iter_mut()).take(count) {
         let r = FileDescriptorReservation::get_unused_fd_flags(flags)?;
         // CAST: File descriptors are below `INT_MAX`, the limit of the `int` they are in C.
         *fd = r.reserved_fd() as i32;
         *slot = Some(r);
     }
-    let files = make(fds)?;
+    let files = make(&fds[..count])?;
+    if files.iter().take(count).any(Option::is_none) {
+        return Err(kernel::error::code::EINVAL);
+    }
     for (r, file) in reserved.into_iter().zip(files) {
-        if let Some(r) = r {
+        if let (Some(r), Some(file)) = (r, file) {
             r.fd_install(file);
         }
     }
