@@ -406,17 +406,18 @@ impl Pages {
         Ok(())
     }
 
-    /// Calls `f(cpu, base, dev)` for each page of `self`, `base` and `dev` in turn, each mapped
-    /// for the call (`base` as a slice: only its borrower touches it; the others as pointers to
-    /// a page that userspace or devices may access meanwhile). All three must have the size of
-    /// `self`.
+    /// Calls `f(cpu, base, dev, scratch)` for each page of `self`, `base` and `dev` in turn,
+    /// each mapped for the call (`base` as a slice: only its borrower touches it; the others as
+    /// pointers to a page that userspace or devices may access meanwhile), with `scratch`, which
+    /// must be one page. All three must have the size of `self`.
     fn for_each_page_triple(
         &self,
         base: &mut Pages,
         dev: &Pages,
-        mut f: impl FnMut(*mut u8, &mut [u8], *mut u8),
+        scratch: &mut [u8],
+        mut f: impl FnMut(*mut u8, &mut [u8], *mut u8, &mut [u8]),
     ) -> Result {
-        if base.size != self.size || dev.size != self.size {
+        if base.size != self.size || dev.size != self.size || scratch.len() != PAGE_SIZE {
             return Err(EINVAL);
         }
         for ((cpu, old), to) in self.each_page().zip(base.each_page()).zip(dev.each_page()) {
@@ -429,7 +430,7 @@ impl Pages {
             // SAFETY: `old` maps a whole page of `base`, which nothing else accesses while it
             // is borrowed mutably here.
             let old_page = unsafe { core::slice::from_raw_parts_mut(old.cast::<u8>(), PAGE_SIZE) };
-            f(cpu.cast(), old_page, to.cast());
+            f(cpu.cast(), old_page, to.cast(), scratch);
             // SAFETY: `to`, `old` and `cpu` are the `kmap_local_page` mappings made above, undone
             // in reverse order.
             unsafe {
@@ -455,11 +456,8 @@ impl Pages {
         dev: &Pages,
         scratch: &mut [u8],
     ) -> Result<usize> {
-        if scratch.len() != PAGE_SIZE {
-            return Err(EINVAL);
-        }
         let mut lines = 0;
-        self.for_each_page_triple(base, dev, |cpu, old, to| {
+        self.for_each_page_triple(base, dev, scratch, |cpu, old, to, scratch| {
             // SAFETY: `cpu` maps a whole page and `scratch` has room for one; userspace may
             // write the page meanwhile, hence C `memcpy`.
             unsafe { helpers::memcpy_shared(scratch.as_mut_ptr().cast(), cpu.cast(), PAGE_SIZE) };
@@ -493,11 +491,8 @@ impl Pages {
         dev: &Pages,
         scratch: &mut [u8],
     ) -> Result<usize> {
-        if scratch.len() != PAGE_SIZE {
-            return Err(EINVAL);
-        }
         let mut lines = 0;
-        self.for_each_page_triple(base, dev, |cpu, old, from| {
+        self.for_each_page_triple(base, dev, scratch, |cpu, old, from, scratch| {
             // SAFETY: `from` maps a whole page and `scratch` has room for one; devices may write
             // the page meanwhile, hence C `memcpy`.
             unsafe { helpers::memcpy_shared(scratch.as_mut_ptr().cast(), from.cast(), PAGE_SIZE) };

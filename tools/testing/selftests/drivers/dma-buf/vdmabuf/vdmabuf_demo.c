@@ -8,6 +8,7 @@
 #include <linux/vdmabuf_importer.h>
 
 #define SIZE (4UL << 20)
+#define NC_SIZE (16UL << 10)
 
 static int failures;
 
@@ -24,6 +25,60 @@ static void show_counts(void)
 	printf("   debugfs counts: buffers=%ld bytes=%ld attachments=%ld maps=%ld migrations=%ld\n",
 	       vdmabuf_count("buffers"), vdmabuf_count("bytes"), vdmabuf_count("attachments"),
 	       vdmabuf_count("maps"), vdmabuf_count("migrations"));
+}
+
+/*
+ * The non-coherent mode: a program that writes through mmap and forgets DMA_BUF_IOCTL_SYNC
+ * leaves the device reading stale memory, as on a non-coherent ARM system; with the sync it
+ * reads the right data.
+ */
+static void noncoherent_demo(int dev)
+{
+	struct vdmabuf_modes m = { .flags = VDMABUF_MODE_NONCOHERENT };
+	struct vdmabuf_create c = {
+		.size = NC_SIZE, .flags = VDMABUF_CREATE_RDWR | VDMABUF_CREATE_CLOEXEC,
+		.modes = (uintptr_t)&m,
+	};
+	struct vdmabuf_importer_import in = { 0 };
+	struct vdmabuf_importer_map map = { .direction = VDMABUF_IMPORTER_BIDIRECTIONAL };
+	struct vdmabuf_importer_read rd = { .length = NC_SIZE };
+	struct vdmabuf_importer_handle rel = { 0 };
+	uint64_t want;
+	uint8_t *p;
+	int imp;
+
+	step("a non-coherent buffer: the CPU's and the device's views meet only at DMA_BUF_IOCTL_SYNC");
+	imp = open(VDMABUF_IMPORTER_DEV, O_RDWR | O_CLOEXEC);
+	if (imp < 0 || vdmabuf_ioctl(dev, VDMABUF_IOCTL_CREATE, &c)) {
+		check(false, "create a VDMABUF_MODE_NONCOHERENT buffer and open the importer");
+		return;
+	}
+	in.fd = c.fd;
+	check(!ioctl(imp, VDMABUF_IMPORTER_IOCTL_IMPORT, &in), "the importer's device imports it");
+	map.handle = rd.handle = rel.handle = in.handle;
+	check(!ioctl(imp, VDMABUF_IMPORTER_IOCTL_MAP, &map), "and maps it for DMA both ways");
+	p = mmap(NULL, NC_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, c.fd, 0);
+	if (p == MAP_FAILED) {
+		check(false, "mmap");
+		close(imp);
+		close(c.fd);
+		return;
+	}
+	fill_pattern(p, NC_SIZE, 7);
+	want = fnv1a(p, NC_SIZE);
+	check(!ioctl(imp, VDMABUF_IMPORTER_IOCTL_DMA_READ, &rd) && rd.checksum != want,
+	      "the program wrote a frame through mmap without a sync: the device reads 0x%016llx, "
+	      "stale (the frame is 0x%016llx)",
+	      (unsigned long long)rd.checksum, (unsigned long long)want);
+	check(!dmabuf_sync(c.fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE), "SYNC_START | WRITE");
+	fill_pattern(p, NC_SIZE, 7);
+	check(!dmabuf_sync(c.fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE), "write again, SYNC_END | WRITE");
+	check(!ioctl(imp, VDMABUF_IMPORTER_IOCTL_DMA_READ, &rd) && rd.checksum == want,
+	      "now the device reads the frame: 0x%016llx", (unsigned long long)rd.checksum);
+	munmap(p, NC_SIZE);
+	ioctl(imp, VDMABUF_IMPORTER_IOCTL_RELEASE, &rel);
+	close(imp);
+	close(c.fd);
 }
 
 /*
@@ -210,6 +265,7 @@ int main(void)
 		      "closing the importer released its attachments");
 	}
 
+	noncoherent_demo(dev);
 	vkms_demo();
 
 	step("release everything");
