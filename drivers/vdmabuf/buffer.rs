@@ -92,6 +92,10 @@ pub(crate) struct VdmaBuffer {
     /// Whether the core has the buffer vmapped (it counts its users itself). Set and cleared
     /// under the reservation lock, read without a lock where only a hint is needed.
     vmapped: Atomic<bool>,
+    /// Pins by dynamic importers and by the core for static importers' mappings. Changed only
+    /// under the reservation lock (pin and unpin are called with it), which migration holds
+    /// when it reads them; atomic so that pinning takes no second lock.
+    pins: Atomic<usize>,
     /// The image layout of a format-aware buffer.
     image: Option<Image>,
     /// How the buffer misbehaves on purpose, and its count of calls.
@@ -112,8 +116,6 @@ struct State {
     /// The backing pages; replaced by a migration. Live DMA mappings and the kernel mapping keep
     /// the pages they cover alive on their own.
     pages: Arc<Pages>,
-    /// Pins by dynamic importers and by the core for static importers' mappings.
-    pins: usize,
     /// Live attachments.
     attachments: usize,
     /// A kernel mapping of `pages`, made when the first device attaches (or at the first vmap)
@@ -199,7 +201,6 @@ impl VdmaBuffer {
         Ok(try_pin_init!(Self {
             state <- new_mutex!(State {
                 pages,
-                pins: 0,
                 attachments: 0,
                 kmap: None,
                 dynamic: 0,
@@ -211,6 +212,7 @@ impl VdmaBuffer {
             _account: account,
             tracked,
             vmapped: Atomic::new(false),
+            pins: Atomic::new(0),
             image,
             injector: Injector::new(modes),
         }? Error))
@@ -332,13 +334,10 @@ pub(crate) fn migrate(buf: &Exported<VdmaBuffer>, max_total: usize) -> Result {
     };
     drop((current, current_dev));
     let locked = buf.lock()?;
-    {
-        // Pins and kernel mappings are made under the reservation lock, so this holds until
-        // the lock is dropped.
-        let state = data.state.lock();
-        if state.pins > 0 || data.vmapped.load(Relaxed) {
-            return Err(EBUSY);
-        }
+    // Pins and kernel mappings are made under the reservation lock, so this holds until the
+    // lock is dropped.
+    if data.pins.load(Relaxed) > 0 || data.vmapped.load(Relaxed) {
+        return Err(EBUSY);
     }
     // Dynamic importers drop their mappings now and cannot map again until the lock is dropped.
     data.state.lock().moving = true;
@@ -504,14 +503,16 @@ impl Exporter for VdmaBuffer {
     }
 
     fn pin(buf: &Locked<'_, Self>, _attach: &Attachment) -> Result {
-        buf.data().state.lock().pins += 1;
+        buf.data().pins.add(1, Relaxed);
         Ok(())
     }
 
     fn unpin(buf: &Locked<'_, Self>, _attach: &Attachment) {
-        let mut state = buf.data().state.lock();
-        match state.pins.checked_sub(1) {
-            Some(pins) => state.pins = pins,
+        let pins = &buf.data().pins;
+        // Under the reservation lock, as every change: the load and the store cannot interleave
+        // with another change.
+        match pins.load(Relaxed).checked_sub(1) {
+            Some(n) => pins.store(n, Relaxed),
             // The core pairs every unpin with a pin, so this is a core or importer bug.
             None => pr_err!("unpin without a pin\n"),
         }
