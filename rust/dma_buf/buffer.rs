@@ -100,6 +100,29 @@ impl DmaBuf {
         self.0.get()
     }
 
+    /// Calls `f` with each attachment of the buffer, in list order: the walk the exporter's
+    /// CPU-access syncs and the importer's mapping count share.
+    ///
+    /// # Safety
+    ///
+    /// The buffer's reservation lock, which protects the list, must be held for the whole call,
+    /// and `f` must not detach an attachment.
+    pub(crate) unsafe fn for_each_attachment(
+        &self,
+        mut f: impl FnMut(*mut bindings::dma_buf_attachment),
+    ) {
+        // SAFETY: The caller holds the reservation lock, which protects the list.
+        let head = unsafe { &raw mut (*self.as_raw()).attachments };
+        // SAFETY: `head` is a valid list head.
+        let mut pos = unsafe { (*head).next };
+        while pos != head {
+            // SAFETY: Every entry of the list is the `node` of a `dma_buf_attachment`.
+            f(unsafe { kernel::container_of!(pos, bindings::dma_buf_attachment, node) });
+            // SAFETY: `pos` is still on the list: `f` detaches nothing, and the lock is held.
+            pos = unsafe { (*pos).next };
+        }
+    }
+
     /// Returns the buffer's size in bytes, fixed for its whole life.
     pub(crate) fn size(&self) -> usize {
         // SAFETY: `size` is set at export and never changes.

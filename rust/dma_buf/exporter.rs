@@ -393,9 +393,9 @@ impl<T: Exporter> Exported<T> {
     }
 
     /// Whether any device is attached, read without the lock (a hint: it may change at once).
-    /// The CPU-access syncs skip the lock when there is none (the common case of a buffer used by the CPU alone). A device
-    /// that attaches meanwhile is not ordered against the access, and its mappings are synced
-    /// for it when they are made.
+    /// The CPU-access syncs skip the lock when there is none (the common case of a buffer used
+    /// by the CPU alone). A device that attaches meanwhile is not ordered against the access,
+    /// and its mappings are synced for it when they are made.
     pub(crate) fn has_attachments(&self) -> bool {
         // SAFETY: The dma-buf is valid; the helper reads the list head with `READ_ONCE`.
         unsafe { helpers::dma_buf_has_attachments(self.as_raw()) }
@@ -461,19 +461,14 @@ impl<T: Exporter> Locked<'_, T> {
 
     /// Calls `f` for each attachment; the list is stable because the lock is held.
     fn for_each_attachment(&self, mut f: impl FnMut(&Attachment, &AttachState<T>)) {
-        // SAFETY: The attachment list is protected by the reservation lock, which is held.
-        let head = unsafe { &raw mut (*self.buf.as_raw()).attachments };
-        // SAFETY: `head` is a valid list head.
-        let mut pos = unsafe { (*head).next };
-        while pos != head {
-            // SAFETY: Every entry of the list is the `node` of a `dma_buf_attachment`.
-            let raw = unsafe { kernel::container_of!(pos, bindings::dma_buf_attachment, node) };
+        let visit = |raw| {
             // SAFETY: The attachment is on the list, so it is alive and `attach` gave it a state.
             let (att, state) = unsafe { (Attachment::from_raw(raw), AttachState::<T>::of(raw)) };
             f(att, state);
-            // SAFETY: `pos` is a valid entry.
-            pos = unsafe { (*pos).next };
-        }
+        };
+        // SAFETY: The reservation lock is held (type invariants); `f` gets shared references
+        // and cannot detach.
+        unsafe { self.buf.for_each_attachment(visit) };
     }
 }
 

@@ -3,7 +3,8 @@
  * C helpers of the Rust dma-buf layer. Each module that uses the layer compiles this file once,
  * through a wrapper that sets its symbol prefix (see helpers.h), so no object is linked into two
  * modules and two modules built into one kernel define no symbol twice. Every function is a plain
- * wrapper of a static inline function or macro; no logic lives here.
+ * wrapper of a static inline function or macro, or of a few of them with the checks C needs
+ * around them (dma_direct_page); no other logic lives here.
  */
 #include <linux/dma-direct.h>
 #include <linux/dma-map-ops.h>

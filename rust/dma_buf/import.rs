@@ -94,11 +94,12 @@ impl<T> ResvCell<T> {
     }
 }
 
-/// The import's state that the dynamic importer callback reaches through `importer_priv`.
 /// The most mappings of one buffer a device holds at once: the DMA-API debug code's limit of
 /// overlapping mappings of one cache line (`ACTIVE_CACHELINE_MAX_OVERLAP`).
 pub(crate) const MAX_DEVICE_MAPPINGS: usize = 7;
 
+/// The import's state, which the dynamic importer callback and [`LockedImport::map`] (counting
+/// the device's mappings) reach through `importer_priv`.
 struct ImportState {
     mapping: ResvCell<Option<Mapping>>,
     invalidations: Atomic<i64>,
@@ -330,19 +331,12 @@ impl LockedImport<'_> {
     /// Counts the live mappings of the buffer by imports of this device.
     fn device_mappings(&self) -> usize {
         let dev = sg_table::device_ptr(&self.import.dev);
-        let buf = self.import.buf.as_raw();
         let mut n = 0;
-        // SAFETY: The attachment list is protected by the reservation lock, which is held.
-        let head = unsafe { &raw mut (*buf).attachments };
-        // SAFETY: `head` is a valid list head.
-        let mut pos = unsafe { (*head).next };
-        while pos != head {
-            // SAFETY: Every entry of the list is the `node` of a `dma_buf_attachment`.
-            let att = unsafe { kernel::container_of!(pos, bindings::dma_buf_attachment, node) };
+        let count = |att: *mut bindings::dma_buf_attachment| {
             // SAFETY: The attachment is on the list, so it is alive. Only imports attach this
-            // device, and each set `importer_priv` to its state under this lock (type
+            // device, and each set `importer_priv` to its state under the reservation lock (type
             // invariants), which lives until it is detached; its mapping is protected by the
-            // lock.
+            // lock, which is held, and no reference to it is live.
             unsafe {
                 if (*att).dev == dev {
                     let state = (*att).importer_priv.cast::<ImportState>();
@@ -350,9 +344,10 @@ impl LockedImport<'_> {
                         n += 1;
                     }
                 }
-                pos = (*pos).next;
             }
-        }
+        };
+        // SAFETY: By the type invariants the reservation lock is held; `count` detaches nothing.
+        unsafe { self.import.buf.for_each_attachment(count) };
         n
     }
 
