@@ -116,8 +116,6 @@ struct State {
     /// The backing pages; replaced by a migration. Live DMA mappings and the kernel mapping keep
     /// the pages they cover alive on their own.
     pages: Arc<Pages>,
-    /// Live attachments.
-    attachments: usize,
     /// A kernel mapping of `pages`, made when the first device attaches (or at the first vmap)
     /// and kept for the buffer's life; a migration moves it to the new pages. The core `WARN`s
     /// when an exporter's `vmap` fails, and importers let userspace trigger vmaps, so the
@@ -201,7 +199,6 @@ impl VdmaBuffer {
         Ok(try_pin_init!(Self {
             state <- new_mutex!(State {
                 pages,
-                attachments: 0,
                 kmap: None,
                 dynamic: 0,
                 mover: None,
@@ -317,22 +314,23 @@ impl VdmaBuffer {
 /// both copies exist the new one counts against `max_total` (`ENOSPC`).
 pub(crate) fn migrate(buf: &Exported<VdmaBuffer>, max_total: usize) -> Result {
     let data = buf.data();
-    let noncoherent = data.modes().noncoherent;
-    let copies = if noncoherent { 2 } else { 1 };
+    let copies = if data.modes().noncoherent { 2 } else { 1 };
     let _second_copy = ByteAccount::new(data.stats, buf.size() * copies, max_total)?;
     // Allocate outside the lock: a large allocation may take a while. The new pages are of the
     // same kind: a contiguous buffer stays contiguous. A non-coherent buffer moves both views.
     let (current, current_dev) = {
         let state = data.state.lock();
-        (state.pages.clone(), state.device_pages().clone())
+        (
+            state.pages.clone(),
+            state.view.as_ref().map(|v| v.pages.clone()),
+        )
     };
     let new = Arc::new(current.alloc_like()?, GFP_KERNEL)?;
-    let new_dev = if noncoherent {
-        Some(Arc::new(current_dev.alloc_like()?, GFP_KERNEL)?)
-    } else {
-        None
+    let new_dev = match current_dev {
+        Some(dev) => Some(Arc::new(dev.alloc_like()?, GFP_KERNEL)?),
+        None => None,
     };
-    drop((current, current_dev));
+    drop(current);
     let locked = buf.lock()?;
     // Pins and kernel mappings are made under the reservation lock, so this holds until the
     // lock is dropped.
@@ -394,7 +392,6 @@ pub(crate) struct Mover {
     #[pin]
     work: DelayedWork<Mover>,
     buf: ARef<Exported<VdmaBuffer>>,
-    registry: Arc<Registry>,
     interval: Jiffies,
     stop: Atomic<bool>,
 }
@@ -414,7 +411,6 @@ impl Mover {
             pin_init!(Self {
                 work <- new_delayed_work!("vdmabuf-mover"),
                 buf: ARef::from(buf),
-                registry: registry.clone(),
                 interval: msecs_to_jiffies(interval_ms),
                 stop: Atomic::new(false),
             }),
@@ -442,11 +438,11 @@ impl WorkItem for Mover {
         }
         // Busy (pinned or vmapped) or short of memory this time: try again next time.
         let _ = migrate(&this.buf, crate::Limits::get().max_total);
-        if !this.stop.load(Relaxed) {
-            let queue = this.registry.clone();
-            let interval = this.interval;
+        // Started only for a listed buffer, whose registry holds the queue.
+        if let (false, Some((registry, _))) = (this.stop.load(Relaxed), &this.buf.data().tracked) {
+            let (registry, interval) = (registry.clone(), this.interval);
             // Not queued: this run took it off the queue.
-            let _ = queue.movers().enqueue_delayed(this, interval);
+            let _ = registry.movers().enqueue_delayed(this, interval);
         }
     }
 }
@@ -479,7 +475,6 @@ impl Exporter for VdmaBuffer {
                 state.mover = Some(Mover::start(buf, registry, ms)?);
             }
         }
-        state.attachments += 1;
         if dynamic {
             state.dynamic += 1;
         }
@@ -490,9 +485,8 @@ impl Exporter for VdmaBuffer {
     }
 
     fn detach(buf: &Exported<Self>, _attach: &Attachment, data: &AttachData) {
-        let mut state = buf.data().state.lock();
-        state.attachments = state.attachments.saturating_sub(1);
         if data.dynamic {
+            let mut state = buf.data().state.lock();
             state.dynamic = state.dynamic.saturating_sub(1);
             if state.dynamic == 0 {
                 if let Some(mover) = state.mover.take() {
@@ -574,17 +568,18 @@ impl Exporter for VdmaBuffer {
         let write = dir != DataDirection::FromDevice;
         buf.resv().wait(Usage::for_access(write), true)?;
         buf.sync_mappings_for_cpu()?;
-        buf.data().with_vmapped(Vmap::invalidate);
-        if from_device(dir) && buf.data().modes().noncoherent {
-            buf.data().state.lock().invalidate()?;
+        data.with_vmapped(Vmap::invalidate);
+        if from_device(dir) && data.modes().noncoherent {
+            data.state.lock().invalidate()?;
         }
         Ok(())
     }
 
     fn end_cpu_access(buf: &Exported<Self>, dir: DataDirection) -> Result {
-        buf.data().with_vmapped(Vmap::flush);
-        if to_device(dir) && buf.data().modes().noncoherent {
-            buf.data().state.lock().clean()?;
+        let data = buf.data();
+        data.with_vmapped(Vmap::flush);
+        if to_device(dir) && data.modes().noncoherent {
+            data.state.lock().clean()?;
         }
         // Uninterruptible: in-kernel callers often ignore this result, so a signal must not be
         // able to skip the flush.
