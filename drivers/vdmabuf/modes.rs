@@ -240,10 +240,10 @@ impl fmt::Display for Modes {
     }
 }
 
-/// A buffer's modes and its count of calls of each operation that can fail.
+/// A buffer's modes and its count of calls of the operation that fails, if one does.
 pub(crate) struct Injector {
     modes: Modes,
-    calls: [Atomic<u32>; FAIL_OPS],
+    calls: Atomic<u32>,
 }
 
 impl Injector {
@@ -251,7 +251,7 @@ impl Injector {
     pub(crate) fn new(modes: Modes) -> Self {
         Self {
             modes,
-            calls: [const { Atomic::new(0) }; FAIL_OPS],
+            calls: Atomic::new(0),
         }
     }
 
@@ -265,9 +265,7 @@ impl Injector {
         let Some(fail) = self.modes.fail.filter(|f| f.op == op) else {
             return Ok(());
         };
-        let n = self.calls[op as usize]
-            .fetch_add(1, Relaxed)
-            .wrapping_add(1);
+        let n = self.calls.fetch_add(1, Relaxed).wrapping_add(1);
         // `nth` is at least 1 (`from_uapi` checks); `max` keeps a panic path out.
         if n == fail.nth || (fail.every && n % fail.nth.max(1) == 0) {
             stats.injected.add(1, Relaxed);
