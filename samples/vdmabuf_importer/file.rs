@@ -239,10 +239,7 @@ impl ImporterFile {
             let mut pos = 0;
             while pos < len {
                 let n = core::cmp::min(chunk.len(), len - pos);
-                for (i, b) in chunk[..n].iter_mut().enumerate() {
-                    // CAST: A `usize` fits in a `u64`.
-                    *b = uapi::pattern_byte(args.seed, (offset + pos + i) as u64);
-                }
+                uapi::fill_pattern(args.seed, offset + pos, &mut chunk[..n]);
                 vmap.write(offset + pos, &chunk[..n])?;
                 pos += n;
             }
@@ -282,10 +279,7 @@ impl ImporterFile {
         let mut chunk = KVec::from_elem(0u8, 4096, GFP_KERNEL)?;
         let mut locked = import.lock()?;
         locked.device_access(offset, len, true, &mut chunk, |pos, bytes| {
-            for (i, b) in bytes.iter_mut().enumerate() {
-                // CAST: A `usize` fits in a `u64`.
-                *b = uapi::pattern_byte(args.seed, (offset + pos + i) as u64);
-            }
+            uapi::fill_pattern(args.seed, offset + pos, bytes)
         })
     }
 

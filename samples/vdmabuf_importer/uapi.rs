@@ -206,6 +206,14 @@ pub(crate) fn pattern_byte(seed: u32, i: u64) -> u8 {
     ((i.wrapping_mul(2_654_435_761) >> 13) as u8) ^ (seed as u8)
 }
 
+/// Fills `bytes`, which stand at byte `at` of the buffer, with pattern `seed`.
+pub(crate) fn fill_pattern(seed: u32, at: usize, bytes: &mut [u8]) {
+    for (i, b) in bytes.iter_mut().enumerate() {
+        // CAST: A `usize` fits in a `u64`.
+        *b = pattern_byte(seed, (at + i) as u64);
+    }
+}
+
 #[kunit_tests(vdmabuf_importer_uapi)]
 mod tests {
     use super::*;

@@ -697,28 +697,16 @@ static void *nc_remap_loop(void *arg)
 	return NULL;
 }
 
-/* The device's read of the whole buffer, mapping again when a migration took the mapping. */
-static int nc_device_read(int imp, int h, size_t size, uint64_t *sum)
+/*
+ * The device's read of the whole buffer into *@sum, or with @sum NULL its fill with pattern
+ * @seed, mapping again when a migration took the mapping.
+ */
+static int nc_device_access(int imp, int h, size_t size, unsigned int seed, uint64_t *sum)
 {
 	int ret, tries;
 
 	for (tries = 0; tries < 100; tries++) {
-		ret = imp_dma_read(imp, h, 0, size, sum);
-		if (ret != -ENODATA)
-			return ret;
-		ret = imp_map(imp, h, VDMABUF_IMPORTER_BIDIRECTIONAL);
-		if (ret)
-			return ret;
-	}
-	return -ENODATA;
-}
-
-static int nc_device_fill(int imp, int h, unsigned int seed, size_t size)
-{
-	int ret, tries;
-
-	for (tries = 0; tries < 100; tries++) {
-		ret = imp_dma_fill(imp, h, seed, 0, size);
+		ret = sum ? imp_dma_read(imp, h, 0, size, sum) : imp_dma_fill(imp, h, seed, 0, size);
 		if (ret != -ENODATA)
 			return ret;
 		ret = imp_map(imp, h, VDMABUF_IMPORTER_BIDIRECTIONAL);
@@ -760,9 +748,9 @@ TEST_F_TIMEOUT(stress, noncoherent_handoffs_vs_migrate_and_remaps_keep_data, STR
 		ASSERT_EQ(0, dmabuf_sync(c.fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_WRITE));
 		fill_pattern(p, size, seed);
 		ASSERT_EQ(0, dmabuf_sync(c.fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_WRITE));
-		ASSERT_EQ(0, nc_device_read(self->imp, h, size, &sum));
+		ASSERT_EQ(0, nc_device_access(self->imp, h, size, 0, &sum));
 		wrong_device += sum != pattern_fnv(seed, size);
-		ASSERT_EQ(0, nc_device_fill(self->imp, h, seed + 1, size));
+		ASSERT_EQ(0, nc_device_access(self->imp, h, size, seed + 1, NULL));
 		ASSERT_EQ(0, dmabuf_sync(c.fd, DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ));
 		wrong_cpu += check_pattern(p, size, seed + 1, 0) != -1;
 		ASSERT_EQ(0, dmabuf_sync(c.fd, DMA_BUF_SYNC_END | DMA_BUF_SYNC_READ));
