@@ -94,8 +94,9 @@ impl<T> ResvCell<T> {
     }
 }
 
-/// The most mappings of one buffer a device holds at once: the DMA-API debug code's limit of
-/// overlapping mappings of one cache line (`ACTIVE_CACHELINE_MAX_OVERLAP`).
+/// The most mappings of one buffer a device holds at once, within the DMA-API debug code's limit
+/// of overlapping mappings of one cache line (`ACTIVE_CACHELINE_MAX_OVERLAP`, 7 besides the
+/// first, so 8 mappings would still pass; 7 keeps to the documented number).
 pub(crate) const MAX_DEVICE_MAPPINGS: usize = 7;
 
 /// The import's state, which the dynamic importer callback and [`LockedImport::map`] (counting

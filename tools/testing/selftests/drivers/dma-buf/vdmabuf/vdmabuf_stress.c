@@ -655,6 +655,117 @@ TEST_F_TIMEOUT(stress, injected_failures_counted_exactly_across_threads, STRESS_
 }
 
 /*
+ * Eight threads import one buffer under move pressure, each in its own importer file, static
+ * and dynamic in turn, map it, check its data through the device's mapping and let go, while
+ * the buffer migrates by itself every 10 ms. This races the mover's start and stop (first
+ * dynamic attach, last dynamic detach) against the work item, and the count of the device's
+ * mappings (at most 7, EBUSY beyond) against maps and unmaps from other files. Every map must
+ * succeed or get EBUSY, every read must see the data, the moves must stop once everybody has
+ * let go, and afterwards exactly 7 mappings fit again: none leaked in the count.
+ */
+#define LIMIT_THREADS 8
+
+struct limit_race {
+	int fd;
+	size_t size;
+	uint64_t want;
+	atomic_bool stop;
+	atomic_long mapped, busy, wrong, other;
+};
+
+static void *limit_mapper(void *arg)
+{
+	struct limit_race *r = arg;
+	int imp = open(VDMABUF_IMPORTER_DEV, O_RDWR | O_CLOEXEC);
+	unsigned int n;
+
+	if (imp < 0) {
+		atomic_fetch_add(&r->other, 1);
+		return NULL;
+	}
+	for (n = 0; !atomic_load(&r->stop); n++) {
+		int h = imp_import(imp, r->fd, n & 1 ? VDMABUF_IMPORT_DYNAMIC : 0), ret;
+		uint64_t sum;
+
+		if (h < 0) {
+			atomic_fetch_add(&r->other, 1);
+			continue;
+		}
+		ret = imp_map(imp, h, VDMABUF_IMPORTER_BIDIRECTIONAL);
+		if (ret == -EBUSY) {
+			atomic_fetch_add(&r->busy, 1);
+		} else if (ret) {
+			atomic_fetch_add(&r->other, 1);
+		} else {
+			atomic_fetch_add(&r->mapped, 1);
+			/* A move may take a dynamic import's mapping first: then nothing to read. */
+			ret = imp_dma_read(imp, h, 0, r->size, &sum);
+			if (!ret && sum != r->want)
+				atomic_fetch_add(&r->wrong, 1);
+			else if (ret && ret != -ENODATA)
+				atomic_fetch_add(&r->other, 1);
+		}
+		imp_handle_op(imp, VDMABUF_IMPORTER_IOCTL_RELEASE, h);
+	}
+	close(imp);
+	return NULL;
+}
+
+TEST_F_TIMEOUT(stress, imports_under_move_pressure_keep_data_and_the_mapping_limit, STRESS_TIMEOUT)
+{
+	struct vdmabuf_modes m = { .move_interval_ms = 10 };
+	struct vdmabuf_create c = { .size = 16 * PAGE, .flags = VDMABUF_CREATE_RDWR };
+	struct limit_race r = { .size = 16 * PAGE };
+	pthread_t threads[LIMIT_THREADS];
+	long moves0, moves1;
+	int i, h[LIMIT_THREADS];
+	uint8_t *p;
+	double end;
+
+	if (self->imp < 0)
+		SKIP(return, "vdmabuf_importer is not loaded");
+	c.modes = (uintptr_t)&m;
+	ASSERT_EQ(0, vdmabuf_ioctl(self->dev, VDMABUF_IOCTL_CREATE, &c));
+	r.fd = c.fd;
+	p = mmap(NULL, r.size, PROT_READ | PROT_WRITE, MAP_SHARED, c.fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	fill_pattern(p, r.size, 23);
+	r.want = fnv1a(p, r.size);
+	moves0 = vdmabuf_count("migrations");
+	for (i = 0; i < LIMIT_THREADS; i++)
+		pthread_create(&threads[i], NULL, limit_mapper, &r);
+	end = now() + stress_seconds();
+	while (now() < end)
+		usleep(10000);
+	atomic_store(&r.stop, true);
+	for (i = 0; i < LIMIT_THREADS; i++)
+		pthread_join(threads[i], NULL);
+	ksft_print_msg("%ld maps, %ld EBUSY, %ld moves\n", atomic_load(&r.mapped),
+		       atomic_load(&r.busy), vdmabuf_count("migrations") - moves0);
+	EXPECT_EQ(0, atomic_load(&r.other));
+	EXPECT_EQ(0, atomic_load(&r.wrong));
+	EXPECT_LT(20, atomic_load(&r.mapped));
+	EXPECT_LE(3, vdmabuf_count("migrations") - moves0);
+	EXPECT_EQ(-1, check_pattern(p, r.size, 23, 0));
+	/* Everybody let go: the moves stop (one already queued may still run). */
+	usleep(100000);
+	moves1 = vdmabuf_count("migrations");
+	usleep(200000);
+	EXPECT_EQ(moves1, vdmabuf_count("migrations"));
+	/* The count of the device's mappings kept no leftover: 7 fit, the 8th does not. */
+	for (i = 0; i < LIMIT_THREADS; i++) {
+		h[i] = imp_import(self->imp, c.fd, 0);
+		ASSERT_LE(0, h[i]);
+		EXPECT_EQ(i < 7 ? 0 : -EBUSY, imp_map(self->imp, h[i], VDMABUF_IMPORTER_BIDIRECTIONAL))
+			TH_LOG("map %d", i);
+	}
+	for (i = 0; i < LIMIT_THREADS; i++)
+		imp_handle_op(self->imp, VDMABUF_IMPORTER_IOCTL_RELEASE, h[i]);
+	munmap(p, r.size);
+	close(c.fd);
+}
+
+/*
  * A non-coherent buffer handed back and forth correctly: the main thread writes a round's
  * pattern through mmap inside SYNC_START/END(WRITE), the importer's device reads it through its
  * (dynamic) mapping, the device writes the next pattern and the CPU reads it inside
