@@ -19,7 +19,10 @@ use crate::dma_buf::{
     attachment::Attachment,
     buffer::DmaBuf,
     helpers,
-    resv::ResvGuard,
+    resv::{
+        ResvCell,
+        ResvGuard, //
+    },
     sg_table::MappedSgTable,
     vma::{
         FaultVma,
@@ -43,12 +46,9 @@ use kernel::{
     mm::virt::VmaNew,
     prelude::*,
     seq_file::SeqFile,
-    sync::{
-        aref::{
-            ARef,
-            AlwaysRefCounted, //
-        },
-        Mutex, //
+    sync::aref::{
+        ARef,
+        AlwaysRefCounted, //
     },
     types::Opaque, //
 };
@@ -450,13 +450,17 @@ impl<T: Exporter> Locked<'_, T> {
     /// Returns the number of live DMA mappings, over all attachments.
     pub(crate) fn mapping_count(&self) -> usize {
         let mut n = 0;
-        self.for_each_attachment(|_, state| n += state.maps.lock().len());
+        // SAFETY: The reservation lock is held (type invariants); the reference ends here.
+        self.for_each_attachment(|_, state| n += unsafe { state.maps.get() }.len());
         n
     }
 
-    /// Calls `f` for each live DMA mapping, over all attachments.
+    /// Calls `f` for each live DMA mapping, over all attachments. `f` must not call into the
+    /// dma-buf core.
     fn for_each_table(&self, mut f: impl FnMut(&MappedSgTable)) {
-        self.for_each_attachment(|_, state| state.maps.lock().iter().for_each(&mut f));
+        // SAFETY: The reservation lock is held (type invariants); `f` makes no call into the
+        // core or the exporter, so the reference ends with the walk.
+        self.for_each_attachment(|_, state| unsafe { state.maps.get() }.iter().for_each(&mut f));
     }
 
     /// Calls `f` for each attachment; the list is stable because the lock is held.
@@ -491,13 +495,47 @@ impl<'a, T: Exporter> Deref for LockedExport<'a, T> {
     }
 }
 
-/// The layer's per-attachment state: the exporter's, plus the live mappings. The core only
-/// holds pointers to the tables; they stay owned here until the core hands them back.
-#[pin_data]
+/// The layer's per-attachment state: the exporter's, plus the live mappings.
+///
+/// The mappings need no lock of their own: the core maps and unmaps with the reservation lock
+/// held, readers walk the attachment list under it, and `detach` runs once the core has taken the
+/// attachment off that list.
+///
+/// # Invariants
+///
+/// The core holds pointers to the tables in `maps` until it hands them back through
+/// `unmap_dma_buf`, so each stays where it is until then: the state is boxed, the first table
+/// lives inline in it and the others in boxes of their own.
 struct AttachState<T: Exporter> {
     data: T::AttachData,
-    #[pin]
-    maps: Mutex<KVec<MappedSgTable>>,
+    maps: ResvCell<Maps>,
+}
+
+/// The live mappings of one attachment. Most importers map an attachment once at a time, so the
+/// first mapping costs no allocation beyond the table's entries.
+#[derive(Default)]
+struct Maps {
+    first: Option<MappedSgTable>,
+    more: KVec<KBox<MappedSgTable>>,
+}
+
+impl Maps {
+    fn len(&self) -> usize {
+        usize::from(self.first.is_some()) + self.more.len()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &MappedSgTable> {
+        Iterator::chain(self.first.iter(), self.more.iter().map(|b| &**b))
+    }
+
+    /// Takes the mapping whose raw table is `sgt` out, once the core has handed it back.
+    fn take(&mut self, sgt: *mut bindings::sg_table) -> Option<MappedSgTable> {
+        if self.first.as_ref().is_some_and(|m| m.as_raw() == sgt) {
+            return self.first.take();
+        }
+        let i = self.more.iter().position(|m| m.as_raw() == sgt)?;
+        self.more.remove(i).ok().map(KBox::into_inner)
+    }
 }
 
 impl<T: Exporter> AttachState<T> {
@@ -506,7 +544,7 @@ impl<T: Exporter> AttachState<T> {
     /// `raw` must be an attachment to a buffer of `T` for which `ExporterVTable::attach` succeeded and
     /// `ExporterVTable::detach` has not run.
     unsafe fn of<'a>(raw: *mut bindings::dma_buf_attachment) -> &'a Self {
-        // SAFETY: `ExporterVTable::attach` stored a pinned `AttachState<T>` in `priv`.
+        // SAFETY: `ExporterVTable::attach` stored a boxed `AttachState<T>` in `priv`.
         unsafe { &*(*raw).priv_.cast::<Self>() }
     }
 }

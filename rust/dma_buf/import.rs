@@ -20,6 +20,7 @@ use crate::dma_buf::{
     errno, helpers,
     resv::{
         Resv,
+        ResvCell,
         ResvGuard, //
     },
     sg_table::{
@@ -27,10 +28,7 @@ use crate::dma_buf::{
         Segment, //
     },
 };
-use core::{
-    cell::UnsafeCell,
-    ptr::NonNull, //
-};
+use core::ptr::NonNull;
 use kernel::{
     bindings,
     device::Device,
@@ -69,30 +67,6 @@ struct Mapping {
 
 // SAFETY: The mapping is a pointer the core handed out; it may be unmapped from any thread.
 unsafe impl Send for Mapping {}
-
-/// Data that only the holder of an import's reservation lock may touch.
-///
-/// # Invariants
-///
-/// The value is accessed only with the reservation lock of the import's buffer held, and no
-/// reference to it is kept across a call into the dma-buf core (which may call back into
-/// `invalidate_mappings` on the same task).
-struct ResvCell<T>(UnsafeCell<T>);
-
-// SAFETY: By the type invariants every access holds the reservation lock, which serialises them.
-unsafe impl<T: Send> Sync for ResvCell<T> {}
-
-impl<T> ResvCell<T> {
-    /// # Safety
-    ///
-    /// The reservation lock of the import's buffer must be held, and the returned reference must
-    /// not live across a call into the dma-buf core or another call of this method.
-    #[expect(clippy::mut_from_ref)]
-    unsafe fn get(&self) -> &mut T {
-        // SAFETY: As required by the function, nothing else accesses the value meanwhile.
-        unsafe { &mut *self.0.get() }
-    }
-}
 
 /// The most mappings of one buffer a device holds at once, within the DMA-API debug code's limit
 /// of overlapping mappings of one cache line (`ACTIVE_CACHELINE_MAX_OVERLAP`, 7 besides the
@@ -180,7 +154,7 @@ impl Import {
         let raw_dev = sg_table::device_ptr(dev);
         let state = KBox::new(
             ImportState {
-                mapping: ResvCell(UnsafeCell::new(None)),
+                mapping: ResvCell::new(None),
                 invalidations: Atomic::new(0),
             },
             GFP_KERNEL,
@@ -618,6 +592,71 @@ mod tests {
         assert!(import.lock()?.is_mapped());
         import.lock()?.unmap();
         assert!(!import.lock()?.is_mapped());
+        Ok(())
+    }
+
+    /// Maps `import`'s attachment once more, as an importer holding several mappings of one
+    /// attachment would (the sample importer keeps one per import).
+    fn map_raw(import: &Import, dir: DataDirection) -> Result<NonNull<bindings::sg_table>> {
+        let _locked = import.lock()?;
+        // SAFETY: The reservation lock is held; the attachment is live.
+        let sgt = unsafe { bindings::dma_buf_map_attachment(import.attach.as_ptr(), dir.into()) };
+        // SAFETY: `dma_buf_map_attachment` returns a valid table or an error.
+        Ok(unsafe { NonNull::new_unchecked(from_err_ptr(sgt)?) })
+    }
+
+    fn unmap_raw(import: &Import, sgt: NonNull<bindings::sg_table>, dir: DataDirection) -> Result {
+        let _locked = import.lock()?;
+        // SAFETY: The reservation lock is held; `sgt` is a live mapping of the attachment.
+        unsafe {
+            bindings::dma_buf_unmap_attachment(import.attach.as_ptr(), sgt.as_ptr(), dir.into())
+        };
+        Ok(())
+    }
+
+    #[test]
+    fn one_attachment_holds_several_mappings_and_gives_each_back() -> Result {
+        let dev = DmaDevice::new(c"dma-buf-kunit-maps")?;
+        let size = 3 * PAGE_SIZE;
+        let pages = Arc::new(Pages::alloc(size)?, GFP_KERNEL)?;
+        let buf = Exported::export(
+            try_pin_init!(SelfInvalidating { pages }? Error),
+            ExportOptions {
+                size,
+                writable: true,
+            },
+        )?;
+        let dma_buf: &DmaBuf = &buf;
+        let import = Import::new(ARef::from(dma_buf), dev.device(), false)?;
+        let count = || buf.lock().map(|l| l.mapping_count());
+        let dirs = [
+            DataDirection::ToDevice,
+            DataDirection::FromDevice,
+            DataDirection::Bidirectional,
+        ];
+        let mut tables = [None; 3];
+        for (i, dir) in dirs.iter().enumerate() {
+            let sgt = map_raw(&import, *dir)?;
+            let mut bytes = 0;
+            // SAFETY: The table is mapped until `unmap_raw` below.
+            unsafe { sg_table::for_each_dma_segment(sgt.as_ptr(), |seg| bytes += seg.len) };
+            assert_eq!(bytes, size);
+            tables[i] = Some(sgt);
+            assert_eq!(count()?, i + 1);
+        }
+        assert!(tables[0] != tables[1] && tables[1] != tables[2] && tables[0] != tables[2]);
+        // Given back in any order: the inline first one in the middle.
+        for (left, i) in [(2, 1), (1, 0), (0, 2)] {
+            if let Some(sgt) = tables[i].take() {
+                unmap_raw(&import, sgt, dirs[i])?;
+            }
+            assert_eq!(count()?, left);
+        }
+        // The first slot is free again and is reused.
+        let again = map_raw(&import, DataDirection::ToDevice)?;
+        assert_eq!(count()?, 1);
+        unmap_raw(&import, again, DataDirection::ToDevice)?;
+        assert_eq!(count()?, 0);
         Ok(())
     }
 

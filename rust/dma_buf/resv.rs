@@ -8,7 +8,10 @@ use crate::dma_buf::{
     fence::Fence, //
     helpers,
 };
-use core::ptr::NonNull;
+use core::{
+    cell::UnsafeCell,
+    ptr::NonNull, //
+};
 use kernel::{
     bindings,
     error::to_result,
@@ -23,6 +26,38 @@ use kernel::{
         Opaque, //
     },
 };
+
+/// Data that only the holder of a buffer's reservation lock may touch: the lock the dma-buf core
+/// already holds around `map_dma_buf`, `unmap_dma_buf` and the importers' `invalidate_mappings`
+/// guards it, so it needs no lock of its own.
+///
+/// # Invariants
+///
+/// The value is accessed only with the reservation lock of its buffer held (or by the only
+/// code that can still reach it), and no reference to it is kept across a call into the dma-buf
+/// core or the exporter (which may call back into the same buffer on the same task).
+pub(crate) struct ResvCell<T>(UnsafeCell<T>);
+
+// SAFETY: By the type invariants every access holds the reservation lock, which serialises them.
+unsafe impl<T: Send> Sync for ResvCell<T> {}
+
+impl<T> ResvCell<T> {
+    /// Wraps `value`.
+    pub(crate) const fn new(value: T) -> Self {
+        Self(UnsafeCell::new(value))
+    }
+
+    /// # Safety
+    ///
+    /// The reservation lock of the value's buffer must be held, or nothing else can reach the
+    /// value; the returned reference must not live across a call into the dma-buf core or the
+    /// exporter, or another call of this method.
+    #[expect(clippy::mut_from_ref)]
+    pub(crate) unsafe fn get(&self) -> &mut T {
+        // SAFETY: As required by the function, nothing else accesses the value meanwhile.
+        unsafe { &mut *self.0.get() }
+    }
+}
 
 /// How a fence in a reservation object uses the buffer; the order is that of the C enum and
 /// of strictness: a fence found by a usage is also found by every later one.

@@ -7,12 +7,14 @@ use super::{
     AttachState,
     Exported,
     Exporter,
-    Locked, //
+    Locked,
+    Maps, //
 };
 use crate::dma_buf::{
     attachment::Attachment,
     buffer::data_direction,
     helpers,
+    resv::ResvCell,
     vma::{
         self,
         FaultVma, //
@@ -31,7 +33,6 @@ use kernel::{
         c_void, //
     },
     mm::virt::VmaNew,
-    new_mutex,
     prelude::*,
 };
 
@@ -78,21 +79,13 @@ impl<T: Exporter> ExporterVTable<T> {
             )
         };
         let state = T::attach(buf, att).and_then(|data| {
-            KBox::pin_init(
-                pin_init!(AttachState::<T> {
-                    data,
-                    maps <- new_mutex!(KVec::new()),
-                }),
-                GFP_KERNEL,
-            )
+            let maps = ResvCell::new(Maps::default());
+            Ok(KBox::new(AttachState::<T> { data, maps }, GFP_KERNEL)?)
         });
         match state {
             Ok(state) => {
-                // SAFETY: The state is only used pinned, through `AttachState::of`, until
-                // `detach` turns it back into the same pinned box.
-                let state = KBox::into_raw(unsafe { Pin::into_inner_unchecked(state) });
-                // SAFETY: The attachment is ours to set up.
-                unsafe { (*attach).priv_ = state.cast() };
+                // SAFETY: The attachment is ours to set up; the box stays there until `detach`.
+                unsafe { (*attach).priv_ = KBox::into_raw(state).cast() };
                 0
             }
             Err(e) => e.to_errno(),
@@ -118,21 +111,27 @@ impl<T: Exporter> ExporterVTable<T> {
         };
         // `dma_buf_detach` does not unmap (7.2: `drivers/dma-buf/dma-buf.c`), so a buggy importer
         // can detach with tables it still uses. Freeing them would pull memory from under its
-        // device; leak them with a warning instead, as C exporters do.
-        {
-            let mut maps = state.maps.lock();
-            if !maps.is_empty() {
+        // device; leak them with a warning instead, as C exporters do (the first one lives in
+        // the state, which then leaks too).
+        let keep_state = {
+            // SAFETY: The core took the attachment off the buffer's list before calling this,
+            // so nothing else reaches the mappings; the reference ends with the block.
+            let maps = unsafe { state.maps.get() };
+            if maps.len() != 0 {
                 pr_warn!(
                     "importer detached with {} live mappings; leaking them\n",
                     maps.len()
                 );
             }
-            while let Some(table) = maps.pop() {
+            while let Some(table) = maps.more.pop() {
                 core::mem::forget(table);
             }
-        }
+            maps.first.is_some()
+        };
         T::detach(buf, att, &state.data);
-        drop(state);
+        if keep_state {
+            KBox::leak(state);
+        }
     }
 
     /// # Safety
@@ -174,21 +173,47 @@ impl<T: Exporter> ExporterVTable<T> {
         };
         // The table stays here until `unmap` takes it back; the core only keeps the pointer.
         // Room for it is made first, so that no table the exporter made is ever dropped
-        // without going through `T::unmap`.
-        let mut maps = state.maps.lock();
-        if let Err(e) = maps.reserve(1, GFP_KERNEL) {
-            return Error::from(e).to_ptr();
-        }
+        // without going through `T::unmap`. The mappings are reached only between calls into
+        // the exporter, which may invalidate mappings and so re-enter `unmap`.
+        // SAFETY: The core holds the reservation lock; the reference ends with the statement.
+        let slot = if unsafe { state.maps.get() }.first.is_none() {
+            None
+        } else {
+            // SAFETY: As above.
+            if let Err(e) = unsafe { state.maps.get() }.more.reserve(1, GFP_KERNEL) {
+                return Error::from(e).to_ptr();
+            }
+            match KBox::new_uninit(GFP_KERNEL) {
+                Ok(slot) => Some(slot),
+                Err(e) => return Error::from(e).to_ptr(),
+            }
+        };
         let table = match T::map(&buf, att, &state.data, dir) {
             Ok(table) => table,
             Err(e) => return e.to_ptr(),
         };
+        // SAFETY: As above; no call into the exporter happens while the reference lives, except
+        // `T::unmap` on the unreachable path, after its last use.
+        let maps = unsafe { state.maps.get() };
+        // INVARIANT: The table goes to its place in the boxed state (or a box of its own) before
+        // the core sees its address, and stays there until `unmap`.
+        if maps.first.is_none() {
+            return maps.first.insert(table).as_raw();
+        }
+        // Unreachable without a slot: the first one was taken when checked above, and only
+        // `unmap` of this attachment empties it.
+        let Some(slot) = slot else {
+            T::unmap(&buf, att, &state.data, table);
+            return EBUSY.to_ptr();
+        };
+        let table = KBox::write(slot, table);
         let sgt = table.as_raw();
-        match maps.push_within_capacity(table) {
+        match maps.more.push_within_capacity(table) {
             Ok(()) => sgt,
             Err(kernel::alloc::kvec::PushError(table)) => {
-                // Unreachable: room was reserved above under the same lock.
-                T::unmap(&buf, att, &state.data, table);
+                // Unreachable: room was reserved above, and only this attachment's `map` uses
+                // it.
+                T::unmap(&buf, att, &state.data, KBox::into_inner(table));
                 ENOMEM.to_ptr()
             }
         }
@@ -211,11 +236,8 @@ impl<T: Exporter> ExporterVTable<T> {
                 AttachState::<T>::of(attach),
             )
         };
-        let table = {
-            let mut maps = state.maps.lock();
-            let i = maps.iter().position(|m| m.as_raw() == sgt);
-            i.and_then(|i| maps.remove(i).ok())
-        };
+        // SAFETY: The core holds the reservation lock; the reference ends with the statement.
+        let table = unsafe { state.maps.get() }.take(sgt);
         match table {
             Some(table) => T::unmap(&buf, att, &state.data, table),
             None => pr_err!("unmap of a table this exporter did not map\n"),

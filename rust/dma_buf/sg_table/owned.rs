@@ -14,7 +14,7 @@ use crate::dma_buf::{
     helpers,
     pages::Pages, //
 };
-use core::ptr::NonNull;
+use core::cell::UnsafeCell;
 use kernel::{
     bindings,
     device::Device,
@@ -87,12 +87,16 @@ fn segment_limit(max_segment: usize) -> usize {
 
 /// An owned, unmapped `struct sg_table`.
 ///
+/// The `sg_table` itself is held inline (it is three words with no pointer into itself, so it
+/// may move); only its entries are allocated. Whoever hands [`MappedSgTable::as_raw`] to C keeps
+/// the object in place until C gives the pointer back.
+///
 /// # Invariants
 ///
-/// `sgt` points to a `kmalloc`ed `sg_table` initialised by `sg_alloc_table()`, owned by this
-/// object, with every entry set to a page of `pages`.
+/// `sgt` was initialised by `sg_alloc_table()`, its entries are owned by this object, and each is
+/// set to a page of `pages`.
 pub(crate) struct SgTable {
-    sgt: NonNull<bindings::sg_table>,
+    sgt: UnsafeCell<bindings::sg_table>,
     /// Keeps the pages that the entries point to alive.
     _pages: Arc<Pages>,
 }
@@ -100,7 +104,8 @@ pub(crate) struct SgTable {
 // SAFETY: The table is plain memory owned by this object.
 unsafe impl Send for SgTable {}
 
-// SAFETY: `&SgTable` only reads the table.
+// SAFETY: `&SgTable` only reads the table: C writes to the `sg_table` only when mapping it,
+// which takes the table by value, and the DMA sync calls only read it.
 unsafe impl Sync for SgTable {}
 
 impl SgTable {
@@ -113,28 +118,20 @@ impl SgTable {
         if nents == 0 {
             return Err(EINVAL);
         }
-        let empty = bindings::sg_table {
+        let mut sgt = bindings::sg_table {
             sgl: core::ptr::null_mut(),
             nents: 0,
             orig_nents: 0,
         };
-        let sgt = KBox::new(empty, GFP_KERNEL)?;
-        let sgt = NonNull::from(KBox::leak(sgt));
-        // SAFETY: `sgt` is a valid, zeroed `sg_table`.
-        let ret = unsafe { bindings::sg_alloc_table(sgt.as_ptr(), nents, bindings::GFP_KERNEL) };
-        if let Err(e) = to_result(ret) {
-            // SAFETY: `sg_alloc_table` freed what it allocated; the box came from `KBox::leak`.
-            drop(unsafe { KBox::from_raw(sgt.as_ptr()) });
-            return Err(e);
-        }
+        // SAFETY: `sgt` is a valid, zeroed `sg_table`; on failure `sg_alloc_table` frees what it
+        // allocated and leaves nothing to free.
+        to_result(unsafe { bindings::sg_alloc_table(&mut sgt, nents, bindings::GFP_KERNEL) })?;
+        let mut sg = sgt.sgl;
         // INVARIANT: The table is allocated; the loop below sets all `nents` entries.
         let table = Self {
-            sgt,
+            sgt: UnsafeCell::new(sgt),
             _pages: pages.clone(),
         };
-
-        // SAFETY: The table was just allocated with `nents > 0` entries.
-        let mut sg = unsafe { (*sgt.as_ptr()).sgl };
         for_each_entry(extents(), max_segment, |block, offset, len| {
             // CAST: `len <= max(max_segment, PAGE_SIZE)` and `max_segment` came from a `c_uint`
             // or a test value below 4 GiB; `try_from` guards the rest.
@@ -151,17 +148,22 @@ impl SgTable {
         Ok(table)
     }
 
+    /// Returns the raw table.
+    fn raw(&self) -> *mut bindings::sg_table {
+        self.sgt.get()
+    }
+
     /// Returns the number of entries.
     pub(crate) fn len(&self) -> usize {
         // SAFETY: By the type invariants `sgt` is a valid table.
         // CAST: `orig_nents` is an `unsigned int`, which fits in `usize`.
-        unsafe { (*self.sgt.as_ptr()).orig_nents as usize }
+        unsafe { (*self.raw()).orig_nents as usize }
     }
 
     /// Calls `f` with each entry's page frame number and length, in order.
     pub(crate) fn for_each_segment(&self, mut f: impl FnMut(Segment)) {
         // SAFETY: By the type invariants `sgt` is a valid table with `len()` entries.
-        let mut sg = unsafe { (*self.sgt.as_ptr()).sgl };
+        let mut sg = unsafe { (*self.raw()).sgl };
         for _ in 0..self.len() {
             // SAFETY: `sg` is a valid entry set by `new`.
             let page = unsafe { helpers::sg_page(sg) };
@@ -185,7 +187,7 @@ impl SgTable {
     pub(crate) fn dma_map(self, dev: &Device, dir: DataDirection) -> Result<MappedSgTable> {
         let raw_dev = device_ptr(dev);
         // SAFETY: `self.sgt` is a valid table of valid pages and `raw_dev` a valid device.
-        to_result(unsafe { bindings::dma_map_sgtable(raw_dev, self.sgt.as_ptr(), dir.into(), 0) })?;
+        to_result(unsafe { bindings::dma_map_sgtable(raw_dev, self.raw(), dir.into(), 0) })?;
         // INVARIANT: The table was mapped above for `dev`, of which we now hold a reference.
         Ok(MappedSgTable {
             table: self,
@@ -198,9 +200,7 @@ impl SgTable {
 impl Drop for SgTable {
     fn drop(&mut self) {
         // SAFETY: By the type invariants the table is allocated, owned and not mapped.
-        unsafe { bindings::sg_free_table(self.sgt.as_ptr()) };
-        // SAFETY: The `sg_table` itself came from `KBox::leak` in `new`.
-        drop(unsafe { KBox::from_raw(self.sgt.as_ptr()) });
+        unsafe { bindings::sg_free_table(self.raw()) };
     }
 }
 
@@ -228,9 +228,10 @@ impl MappedSgTable {
         self.dir
     }
 
-    /// Returns the raw table, which stays owned by this object.
+    /// Returns the raw table, which stays owned by this object. The pointer is valid while the
+    /// object stays where it is.
     pub(crate) fn as_raw(&self) -> *mut bindings::sg_table {
-        self.table.sgt.as_ptr()
+        self.table.raw()
     }
 
     /// Makes device writes visible to the CPU (`dma_sync_sgtable_for_cpu`).
