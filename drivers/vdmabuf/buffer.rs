@@ -99,8 +99,6 @@ pub(crate) struct VdmaBuffer {
     /// under the reservation lock (pin and unpin are called with it), which migration holds
     /// when it reads them; atomic so that pinning takes no second lock.
     pins: Atomic<usize>,
-    /// The image layout of a format-aware buffer.
-    image: Option<Image>,
     /// How the buffer misbehaves on purpose, and its count of calls.
     injector: Injector,
 }
@@ -183,13 +181,12 @@ fn from_device(dir: DataDirection) -> bool {
 }
 
 impl VdmaBuffer {
-    /// Returns the initialiser of a buffer over `pages`, counted by `account` in `stats`, with
-    /// its image layout if it has one and, if given, listed in a registry.
+    /// Returns the initialiser of a buffer over `pages`, counted by `account` in `stats` and, if
+    /// given, listed in a registry, whose record holds the image layout of a format-aware buffer.
     pub(crate) fn new(
         pages: Pages,
         stats: &'static Stats,
         account: BufferAccount,
-        image: Option<Image>,
         modes: Modes,
         view: Option<DeviceView>,
         tracked: Option<(Arc<Registry>, Arc<Tracked>)>,
@@ -214,14 +211,13 @@ impl VdmaBuffer {
             vmapped: Atomic::new(false),
             kmapped: Atomic::new(false),
             pins: Atomic::new(0),
-            image,
             injector: Injector::new(modes),
         }? Error))
     }
 
-    /// Returns the image layout of a format-aware buffer.
+    /// Returns the image layout of a format-aware buffer (kept once, in its registry record).
     pub(crate) fn image(&self) -> Option<&Image> {
-        self.image.as_ref()
+        self.tracked.as_ref().and_then(|(_, t)| t.image())
     }
 
     /// Returns the buffer's modes.
@@ -655,7 +651,6 @@ mod tests {
                 Pages::alloc(size)?,
                 &TEST_STATS,
                 account,
-                None,
                 Modes::default(),
                 None,
                 None,

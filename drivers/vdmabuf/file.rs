@@ -193,7 +193,6 @@ fn make_buffer(
             pages,
             &STATS,
             account,
-            image,
             modes,
             view,
             Some((registry.clone(), tracked.clone())),

@@ -65,6 +65,11 @@ impl Tracked {
         )?)
     }
 
+    /// Returns the image layout of a format-aware buffer.
+    pub(crate) fn image(&self) -> Option<&Image> {
+        self.image.as_ref()
+    }
+
     /// Records where the buffer's memory now is.
     pub(crate) fn set_backing(&self, pages: &Pages) {
         // CAST: Page frame numbers fit in a `u64` on every architecture; physical addresses

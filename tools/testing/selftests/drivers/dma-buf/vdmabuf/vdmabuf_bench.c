@@ -37,31 +37,65 @@ static int cmp_double(const void *a, const void *b)
 /* One operation to time; returns < 0 on failure. */
 typedef int (*op_fn)(void *ctx);
 
-/* Seconds per call of @op: batches of at least 0.2 s, the median of BATCHES; -1 on failure. */
-static double per_op(op_fn op, void *ctx)
+/* Calls per batch for @op: doubled until a batch lasts at least 0.2 s; 0 on failure. */
+static long calibrate(op_fn op, void *ctx)
 {
-	double t[BATCHES], t0;
 	long n = 1, i;
-	int b;
+	double t0;
 
 	for (;;) {
 		t0 = now();
 		for (i = 0; i < n; i++)
 			if (op(ctx) < 0)
-				return -1;
+				return 0;
 		if (now() - t0 >= 0.2 || n >= (1L << 22))
-			break;
+			return n;
 		n *= 2;
 	}
+}
+
+/*
+ * Seconds per call of each of the @count operations @ops (with @ctxs), in @out (-1 on failure):
+ * the median of BATCHES batches of at least 0.2 s each. The operations take turns batch by
+ * batch, so that drift in the guest (memory first touched, other work) falls on all of them
+ * alike and their ratios stay steady.
+ */
+static void per_ops(int count, op_fn *ops, void **ctxs, double *out)
+{
+	double t[4][BATCHES], t0;
+	long n[4];
+	int b, k;
+
+	for (k = 0; k < count; k++)
+		n[k] = calibrate(ops[k], ctxs[k]);
 	for (b = 0; b < BATCHES; b++) {
-		t0 = now();
-		for (i = 0; i < n; i++)
-			if (op(ctx) < 0)
-				return -1;
-		t[b] = (now() - t0) / n;
+		for (k = 0; k < count; k++) {
+			long i;
+
+			if (!n[k])
+				continue;
+			t0 = now();
+			for (i = 0; i < n[k]; i++)
+				if (ops[k](ctxs[k]) < 0)
+					break;
+			if (i < n[k])
+				n[k] = 0;
+			t[k][b] = (now() - t0) / (n[k] ? n[k] : 1);
+		}
 	}
-	qsort(t, BATCHES, sizeof(double), cmp_double);
-	return t[BATCHES / 2];
+	for (k = 0; k < count; k++) {
+		qsort(t[k], BATCHES, sizeof(double), cmp_double);
+		out[k] = n[k] ? t[k][BATCHES / 2] : -1;
+	}
+}
+
+/* Seconds per call of @op, as per_ops() measures; -1 on failure. */
+static double per_op(op_fn op, void *ctx)
+{
+	double t;
+
+	per_ops(1, &op, &ctx, &t);
+	return t;
 }
 
 /* ---- exporters --------------------------------------------------------------------------- */
@@ -245,11 +279,22 @@ static void bench_create(void)
 
 		snprintf(name, sizeof(name), "create+close %lu KiB", sizes[s] / KIB);
 		f = figure(name, "us", 1, 0.9);
-		for (k = 0; k < KINDS; k++) {
-			struct create_ctx c = { .kind = k, .size = sizes[s] };
-			double t = per_op(op_create, &c);
+		{
+			struct create_ctx c[KINDS];
+			op_fn ops[KINDS];
+			void *ctxs[KINDS];
+			double t[KINDS];
+			int n = 0;
 
-			f->value[k] = t < 0 ? -1 : t * 1e6;
+			for (k = 0; k < KINDS; k++) {
+				c[n] = (struct create_ctx){ .kind = k, .size = sizes[s] };
+				ops[n] = op_create;
+				ctxs[n] = &c[n];
+				n++;
+			}
+			per_ops(n, ops, ctxs, t);
+			for (k = 0; k < n; k++)
+				f->value[c[k].kind] = t[k] < 0 ? -1 : t[k] * 1e6;
 		}
 	}
 	/* Format-aware XRGB8888 images against plain vdmabuf buffers of the same size. */
@@ -257,16 +302,17 @@ static void bench_create(void)
 		static const __u32 sides[] = { 64, 256, 1024 };
 		struct create_ctx plain = { .kind = B_VDMABUF, .size = sides[s] * sides[s] * 4 };
 		struct create_ctx format = { .kind = B_VDMABUF, .side = sides[s] };
+		op_fn ops[2] = { op_create, op_create };
+		void *ctxs[2] = { &format, &plain };
 		char name[48];
 		struct figure *f;
-		double a, b;
+		double t[2];
 
 		snprintf(name, sizeof(name), "format-aware create %ux%u", sides[s], sides[s]);
 		f = figure(name, "us", 1, 1.05);
-		a = per_op(op_create, &format);
-		b = per_op(op_create, &plain);
-		f->value[0] = a < 0 ? -1 : a * 1e6;
-		f->value[KINDS] = b < 0 ? -1 : b * 1e6;	/* reference: a plain vdmabuf buffer */
+		per_ops(2, ops, ctxs, t);
+		f->value[0] = t[0] < 0 ? -1 : t[0] * 1e6;
+		f->value[KINDS] = t[1] < 0 ? -1 : t[1] * 1e6;	/* reference: a plain vdmabuf buffer */
 	}
 }
 
@@ -292,28 +338,35 @@ static void bench_map(int imp)
 	int k;
 
 	for (s = 0; s < 2; s++) {
+		struct map_ctx c[KINDS];
+		op_fn ops[KINDS];
+		void *ctxs[KINDS];
+		double t[KINDS];
 		char name[48];
 		struct figure *f;
 
 		snprintf(name, sizeof(name), "import+map+unmap %lu MiB", sizes[s] / MIB);
 		f = figure(name, "us", 1, 1.0);
 		for (k = 0; k < KINDS; k++) {
+			c[k] = (struct map_ctx){ .imp = imp, .fd = make(k, sizes[s]) };
+			ops[k] = op_map;
+			ctxs[k] = &c[k];
+		}
+		per_ops(KINDS, ops, ctxs, t);
+		for (k = 0; k < KINDS; k++) {
 			struct vdmabuf_importer_info info = { 0 };
-			struct map_ctx c = { .imp = imp, .fd = make(k, sizes[s]) };
-			double t;
 			int h;
 
-			if (c.fd < 0)
+			if (c[k].fd < 0)
 				continue;
-			t = per_op(op_map, &c);
-			f->value[k] = t < 0 ? -1 : t * 1e6;
-			h = imp_import(imp, c.fd, 0);
+			f->value[k] = t[k] < 0 ? -1 : t[k] * 1e6;
+			h = imp_import(imp, c[k].fd, 0);
 			if (h >= 0 && !imp_map(imp, h, VDMABUF_IMPORTER_BIDIRECTIONAL) &&
 			    !imp_info(imp, h, &info))
 				f->sg[k] = info.sg_entries;
 			if (h >= 0)
 				imp_handle_op(imp, VDMABUF_IMPORTER_IOCTL_RELEASE, h);
-			close(c.fd);
+			close(c[k].fd);
 		}
 	}
 }
@@ -344,43 +397,67 @@ static void bench_sync(void)
 	}
 }
 
+/*
+ * First touch and second write through mmap: TOUCH_BUFS buffers of 64 MiB per round, each
+ * pass over all of them timed as one interval (about 0.1 s, so the guest's 4 ms clock costs a
+ * few percent, not the quarter a single 64 MiB pass would).
+ */
+#define TOUCH_BUFS 8
+#define TOUCH_ROUNDS 3
+
 static void bench_touch(void)
 {
 	struct figure *first = figure("mmap first-touch write 64 MiB", "MB/s", 0, 0);
 	struct figure *again = figure("mmap second write 64 MiB", "MB/s", 0, 0);
 	struct figure *ratio_f = figure("first touch / second write", "x", 0, 0.9);
-	int k, r;
+	const size_t size = 64 * MIB;
+	int k, r, i;
 
 	for (k = 0; k <= KINDS; k++) {
 		double touch = 0, second = 0;
+		int ok = 1;
 
-		for (r = 0; r < 8; r++) {
-			int fd = k < KINDS ? make(k, 64 * MIB) : -1;
+		for (r = 0; r < TOUCH_ROUNDS && ok; r++) {
+			void *p[TOUCH_BUFS];
+			int fds[TOUCH_BUFS], n;
 			double t0, t1, t2;
-			void *p;
 
-			if (k < KINDS && fd < 0)
-				break;
-			p = k < KINDS ? mmap(NULL, 64 * MIB, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
-				      : mmap(NULL, 64 * MIB, PROT_READ | PROT_WRITE,
-					     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-			if (p == MAP_FAILED)
-				break;
-			t0 = now();
-			memset(p, 0x5a, 64 * MIB);
-			t1 = now();
-			memset(p, 0xa5, 64 * MIB);
-			t2 = now();
-			touch += t1 - t0;
-			second += t2 - t1;
-			munmap(p, 64 * MIB);
-			if (fd >= 0)
-				close(fd);
+			for (n = 0; n < TOUCH_BUFS; n++) {
+				fds[n] = k < KINDS ? make(k, size) : -1;
+				if (k < KINDS && fds[n] < 0)
+					break;
+				p[n] = k < KINDS ? mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED,
+							fds[n], 0)
+						 : mmap(NULL, size, PROT_READ | PROT_WRITE,
+							MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+				if (p[n] == MAP_FAILED) {
+					if (fds[n] >= 0)
+						close(fds[n]);
+					break;
+				}
+			}
+			ok = n == TOUCH_BUFS;
+			if (ok) {
+				t0 = now();
+				for (i = 0; i < n; i++)
+					memset(p[i], 0x5a, size);
+				t1 = now();
+				for (i = 0; i < n; i++)
+					memset(p[i], 0xa5, size);
+				t2 = now();
+				touch += t1 - t0;
+				second += t2 - t1;
+			}
+			for (i = 0; i < n; i++) {
+				munmap(p[i], size);
+				if (fds[i] >= 0)
+					close(fds[i]);
+			}
 		}
-		if (r < 8)
+		if (!ok)
 			continue;
-		first->value[k] = 64.0 * 8 / touch;
-		again->value[k] = 64.0 * 8 / second;
+		first->value[k] = 64.0 * TOUCH_BUFS * TOUCH_ROUNDS / touch;
+		again->value[k] = 64.0 * TOUCH_BUFS * TOUCH_ROUNDS / second;
 		ratio_f->value[k] = second / touch;
 	}
 	/* The target compares vdmabuf's first touch with its own second write. */
