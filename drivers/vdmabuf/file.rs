@@ -180,7 +180,8 @@ fn make_buffer(
     } else {
         None
     };
-    let tracked = Tracked::new(req.size, image, modes)?;
+    let listed = Tracked::new(req.size, image, modes)?;
+    let tracked = listed.clone_arc();
     // fdinfo shows the dma-buf's name: the format of a format-aware buffer, else the modes of a
     // buffer that has any (cut at 31 bytes; debugfs lists them in full).
     let name = match &image {
@@ -207,7 +208,7 @@ fn make_buffer(
     }
     // CAST: Inode numbers fit in an `i64`.
     tracked.ino.store(buf.inode_number() as i64, Relaxed);
-    registry.add(tracked)?;
+    registry.add(listed);
     Ok(buf)
 }
 

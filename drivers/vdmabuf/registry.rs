@@ -16,13 +16,15 @@ use crate::{
 };
 use core::fmt;
 use kernel::{
+    impl_list_arc_safe, impl_list_item,
+    list::{
+        List,
+        ListArc,
+        ListLinks, //
+    },
     new_mutex,
     page::PAGE_SIZE,
     prelude::*,
-    rbtree::{
-        RBTree,
-        RBTreeNode, //
-    },
     sync::{
         atomic::{
             Atomic,
@@ -33,7 +35,9 @@ use kernel::{
     },
 };
 
-/// What the listing shows of one buffer; kept current by the buffer.
+/// What the listing shows of one buffer; kept current by the buffer. It is listed through its
+/// own links, so listing a buffer allocates nothing.
+#[pin_data]
 pub(crate) struct Tracked {
     /// The dma-buf's inode number, as `fstat()` and `bufinfo` show it.
     pub(crate) ino: Atomic<i64>,
@@ -46,23 +50,34 @@ pub(crate) struct Tracked {
     image: Option<Image>,
     /// The buffer's modes.
     modes: Modes,
+    #[pin]
+    links: ListLinks,
+}
+
+impl_list_arc_safe! {
+    impl ListArcSafe<0> for Tracked { untracked; }
+}
+
+impl_list_item! {
+    impl ListItem<0> for Tracked { using ListLinks { self.links }; }
 }
 
 impl Tracked {
     /// A record for a buffer of `size` bytes, with its layout if it has one; the rest is set
-    /// once known.
-    pub(crate) fn new(size: usize, image: Option<Image>, modes: Modes) -> Result<Arc<Self>> {
-        Ok(Arc::new(
-            Self {
+    /// once known. The record's one [`ListArc`], which [`Registry::add`] takes.
+    pub(crate) fn new(size: usize, image: Option<Image>, modes: Modes) -> Result<ListArc<Self>> {
+        ListArc::pin_init(
+            try_pin_init!(Self {
                 ino: Atomic::new(0),
                 size,
                 first_phys: Atomic::new(0),
                 blocks: Atomic::new(0),
                 image,
                 modes,
-            },
+                links <- ListLinks::new(),
+            }? Error),
             GFP_KERNEL,
-        )?)
+        )
     }
 
     /// Returns the image layout of a format-aware buffer.
@@ -84,11 +99,16 @@ impl Tracked {
 }
 
 /// The live buffers of the module.
+///
+/// # Invariants
+///
+/// Records are only ever put on `list` by [`Registry::add`], which every record gets at most
+/// once, so a record is on this list or on none.
 #[pin_data]
 pub(crate) struct Registry {
     #[pin]
-    /// By the address of their record: adding and removing stay cheap with many buffers.
-    list: Mutex<RBTree<usize, Arc<Tracked>>>,
+    /// In the order they were made; adding and removing cost no allocation and no search.
+    list: Mutex<List<Tracked>>,
     /// Whether the listing shows physical addresses.
     show_phys: bool,
     /// Where buffers under move pressure migrate by themselves (`struct vdmabuf_modes`): the
@@ -103,7 +123,7 @@ impl Registry {
         let movers = OrderedQueue::new(c"vdmabuf-movers")?;
         Arc::pin_init(
             pin_init!(Self {
-                list <- new_mutex!(RBTree::new()),
+                list <- new_mutex!(List::new()),
                 show_phys,
                 movers,
             }),
@@ -116,18 +136,16 @@ impl Registry {
         &self.movers
     }
 
-    /// Adds a buffer.
-    pub(crate) fn add(&self, t: Arc<Tracked>) -> Result {
-        // CAST: The address identifies the record while it is listed.
-        let node = RBTreeNode::new(Arc::as_ptr(&t) as usize, t, GFP_KERNEL)?;
-        self.list.lock().insert(node);
-        Ok(())
+    /// Adds a buffer's record, which the list then holds.
+    pub(crate) fn add(&self, t: ListArc<Tracked>) {
+        // INVARIANT: A record has one `ListArc`, so it is added once.
+        self.list.lock().push_back(t);
     }
 
-    /// Removes a buffer.
-    pub(crate) fn remove(&self, t: &Arc<Tracked>) {
-        // CAST: As in `add`.
-        let _ = self.list.lock().remove(&(Arc::as_ptr(t) as usize));
+    /// Removes a buffer's record, if listed.
+    pub(crate) fn remove(&self, t: &Tracked) {
+        // SAFETY: By the type invariants the record is on this list or on none.
+        drop(unsafe { self.list.lock().remove(t) });
     }
 
     /// Writes one line per buffer: inode, size, blocks, first physical address (or `-`), and
@@ -137,7 +155,7 @@ impl Registry {
     /// [`ShowLayout`]: crate::format::ShowLayout
     pub(crate) fn show(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "ino size blocks first_phys layout modes")?;
-        for t in self.list.lock().values() {
+        for t in self.list.lock().iter() {
             write!(
                 f,
                 "{} {} {} ",

@@ -563,18 +563,24 @@ mod tests {
         }
     }
 
-    #[test]
-    fn exporter_invalidating_inside_map_does_not_deadlock_the_importer() -> Result {
-        let dev = DmaDevice::new(c"dma-buf-kunit-import")?;
-        let size = 4 * PAGE_SIZE;
-        let pages = Arc::new(Pages::alloc(size)?, GFP_KERNEL)?;
-        let buf = Exported::export(
+    /// Exports a writable buffer over `pages`.
+    fn export(pages: Arc<Pages>) -> Result<ARef<Exported<SelfInvalidating>>> {
+        let size = pages.size();
+        Exported::export(
             try_pin_init!(SelfInvalidating { pages }? Error),
             ExportOptions {
                 size,
                 writable: true,
             },
-        )?;
+        )
+    }
+
+    #[test]
+    fn exporter_invalidating_inside_map_does_not_deadlock_the_importer() -> Result {
+        let dev = DmaDevice::new(c"dma-buf-kunit-import")?;
+        let size = 4 * PAGE_SIZE;
+        let pages = Arc::new(Pages::alloc(size)?, GFP_KERNEL)?;
+        let buf = export(pages)?;
         let dma_buf: &DmaBuf = &buf;
         let import = Import::new(ARef::from(dma_buf), dev.device(), true)?;
         let mut segments = 0;
@@ -619,13 +625,7 @@ mod tests {
         let dev = DmaDevice::new(c"dma-buf-kunit-maps")?;
         let size = 3 * PAGE_SIZE;
         let pages = Arc::new(Pages::alloc(size)?, GFP_KERNEL)?;
-        let buf = Exported::export(
-            try_pin_init!(SelfInvalidating { pages }? Error),
-            ExportOptions {
-                size,
-                writable: true,
-            },
-        )?;
+        let buf = export(pages)?;
         let dma_buf: &DmaBuf = &buf;
         let import = Import::new(ARef::from(dma_buf), dev.device(), false)?;
         let count = || buf.lock().map(|l| l.mapping_count());
@@ -667,13 +667,7 @@ mod tests {
         let pages = Arc::new(Pages::alloc(size)?, GFP_KERNEL)?;
         pages.write(PAGE_SIZE - 2, b"across")?;
         let shared = pages.clone();
-        let buf = Exported::export(
-            try_pin_init!(SelfInvalidating { pages: shared }? Error),
-            ExportOptions {
-                size,
-                writable: true,
-            },
-        )?;
+        let buf = export(shared)?;
         let dma_buf: &DmaBuf = &buf;
         let import = Import::new(ARef::from(dma_buf), dev.device(), false)?;
         let mut chunk = [0u8; 4];

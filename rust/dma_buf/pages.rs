@@ -175,9 +175,32 @@ pub(crate) fn next_order(remaining: usize, max_order: u32) -> u32 {
 /// copy.copy_from(&pages)?;
 /// ```
 pub(crate) struct Pages {
-    blocks: KVVec<PageBlock>,
+    blocks: Blocks,
     size: usize,
     kind: PagesKind,
+}
+
+/// The blocks of [`Pages`]. A buffer of up to `2^MAX_ORDER` pages is usually one block, which
+/// needs no array: creating such a buffer costs one allocation less.
+enum Blocks {
+    One(PageBlock),
+    Many(KVVec<PageBlock>),
+}
+
+impl Blocks {
+    fn as_slice(&self) -> &[PageBlock] {
+        match self {
+            Self::One(b) => core::slice::from_ref(b),
+            Self::Many(v) => v,
+        }
+    }
+
+    fn as_mut_slice(&mut self) -> &mut [PageBlock] {
+        match self {
+            Self::One(b) => core::slice::from_mut(b),
+            Self::Many(v) => v,
+        }
+    }
 }
 
 /// How [`Pages`] are laid out in physical memory.
@@ -211,6 +234,8 @@ impl Pages {
         if size == 0 || size % PAGE_SIZE != 0 {
             return Err(EINVAL);
         }
+        // A buffer that one block covers keeps it out of the array.
+        let mut first = None;
         let mut blocks = KVVec::new();
         let mut remaining = size / PAGE_SIZE;
         while remaining > 0 {
@@ -222,7 +247,11 @@ impl Pages {
             match alloc_block(order) {
                 Some(block) => {
                     remaining -= block.page_count();
-                    blocks.push(block, GFP_KERNEL)?;
+                    if remaining == 0 && blocks.is_empty() {
+                        first = Some(block);
+                    } else {
+                        blocks.push(block, GFP_KERNEL)?;
+                    }
                 }
                 None if order > 0 => max_order = order - 1,
                 None => return Err(ENOMEM),
@@ -230,7 +259,7 @@ impl Pages {
         }
         // INVARIANT: `size` was checked above and the loop ran until the blocks covered it.
         Ok(Self {
-            blocks,
+            blocks: first.map_or(Blocks::Many(blocks), Blocks::One),
             size,
             kind: PagesKind::Largest,
         })
@@ -266,7 +295,7 @@ impl Pages {
         }
         // INVARIANT: `count` pages cover `size` bytes, in physical order.
         Ok(Self {
-            blocks,
+            blocks: Blocks::Many(blocks),
             size,
             kind: PagesKind::Contiguous,
         })
@@ -278,7 +307,7 @@ impl Pages {
     pub(crate) fn alloc_scattered(size: usize, seed: u32) -> Result<Self> {
         let mut pages = Self::alloc_with(size, 0, PageBlock::alloc)?;
         pages.kind = PagesKind::Scattered;
-        let blocks = &mut pages.blocks;
+        let blocks = pages.blocks.as_mut_slice();
         let n = blocks.len();
         // Fisher-Yates with a small linear congruential generator: the order only has to be
         // irregular, not unpredictable.
@@ -323,7 +352,7 @@ impl Pages {
 
     /// Returns the blocks, in buffer order; there is at least one.
     pub(crate) fn blocks(&self) -> &[PageBlock] {
-        &self.blocks
+        self.blocks.as_slice()
     }
 
     /// Returns the size in bytes.
@@ -343,7 +372,7 @@ impl Pages {
             return Err(EINVAL);
         }
         let (mut start, mut pos) = (0, 0);
-        for block in self.blocks.iter() {
+        for block in self.blocks().iter() {
             let bend = start + block.len();
             if bend > offset + pos && pos < len {
                 let from = offset + pos - start;
@@ -373,12 +402,12 @@ impl Pages {
     /// Returns the first page frame of the buffer.
     pub(crate) fn first_pfn(&self) -> usize {
         // By the type invariants there is a first block.
-        self.blocks.first().map_or(0, PageBlock::pfn)
+        self.blocks().first().map_or(0, PageBlock::pfn)
     }
 
     /// Returns the buffer's pages in order.
     fn each_page(&self) -> impl Iterator<Item = *mut bindings::page> + '_ {
-        self.blocks
+        self.blocks()
             .iter()
             .flat_map(|b| (0..b.page_count()).map(move |i| b.page(i)))
     }

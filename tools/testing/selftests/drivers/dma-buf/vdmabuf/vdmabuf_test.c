@@ -518,32 +518,45 @@ TEST_F(vdmabuf, debugfs_counts_follow_buffers)
 }
 
 /*
- * debugfs lists each buffer with its first physical address only when vdmabuf was loaded with
- * show_phys=1 (VDMABUF_SHOW_PHYS tells the test which); otherwise that column is "-".
+ * Finds the buffer with inode @ino in vdmabuf's debugfs listing: 1 and its size and first
+ * physical address column if listed, 0 if not, -1 if the listing cannot be read.
  */
-TEST_F(vdmabuf, debugfs_list_shows_addresses_only_when_asked)
+static int find_listed(unsigned long long want, unsigned long long *size, char phys[64])
 {
-	unsigned long long ino, size, blocks;
-	char line[256], phys[64] = "";
-	int fd, found = 0;
-	struct stat st;
-	char *list, *l;
+	unsigned long long ino, blocks;
+	char line[256], *list, *l;
+	int found = 0;
 
-	fd = vdmabuf_create(self->dev, 2 * PAGE, 0);
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, fstat(fd, &st));
 	list = read_file("/sys/kernel/debug/vdmabuf/buffers/list");
-	ASSERT_NE(NULL, list);
+	if (!list)
+		return -1;
 	for (l = strtok(list, "\n"); l; l = strtok(NULL, "\n")) {
 		snprintf(line, sizeof(line), "%s", l);
-		if (sscanf(line, "%llu %llu %llu %63s", &ino, &size, &blocks, phys) == 4 &&
-		    ino == (unsigned long long)st.st_ino) {
+		if (sscanf(line, "%llu %llu %llu %63s", &ino, size, &blocks, phys) == 4 &&
+		    ino == want) {
 			found = 1;
 			break;
 		}
 	}
 	free(list);
-	ASSERT_TRUE(found);
+	return found;
+}
+
+/*
+ * debugfs lists each buffer with its first physical address only when vdmabuf was loaded with
+ * show_phys=1 (VDMABUF_SHOW_PHYS tells the test which); otherwise that column is "-".
+ */
+TEST_F(vdmabuf, debugfs_list_shows_addresses_only_when_asked)
+{
+	unsigned long long size = 0;
+	char phys[64] = "";
+	struct stat st;
+	int fd;
+
+	fd = vdmabuf_create(self->dev, 2 * PAGE, 0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, fstat(fd, &st));
+	ASSERT_EQ(1, find_listed(st.st_ino, &size, phys));
 	EXPECT_EQ(2 * PAGE, size);
 	if (env_long("VDMABUF_SHOW_PHYS", 0)) {
 		EXPECT_EQ(0, strncmp(phys, "0x", 2)) TH_LOG("%s", phys);
@@ -551,6 +564,33 @@ TEST_F(vdmabuf, debugfs_list_shows_addresses_only_when_asked)
 		EXPECT_STREQ("-", phys);
 	}
 	EXPECT_EQ(0, close(fd));
+}
+
+/* A released buffer leaves the listing; the others stay, whatever order they go in. */
+TEST_F(vdmabuf, debugfs_list_drops_released_buffers_only)
+{
+	unsigned long long size;
+	struct stat st[3];
+	char phys[64];
+	int fd[3], i;
+
+	for (i = 0; i < 3; i++) {
+		fd[i] = vdmabuf_create(self->dev, (i + 1) * PAGE, 0);
+		ASSERT_LE(0, fd[i]);
+		ASSERT_EQ(0, fstat(fd[i], &st[i]));
+		ASSERT_EQ(1, find_listed(st[i].st_ino, &size, phys));
+	}
+	/* The middle one first: closing the last descriptor releases it before close() returns. */
+	EXPECT_EQ(0, close(fd[1]));
+	EXPECT_EQ(0, find_listed(st[1].st_ino, &size, phys));
+	EXPECT_EQ(1, find_listed(st[0].st_ino, &size, phys));
+	EXPECT_EQ(PAGE, size);
+	EXPECT_EQ(1, find_listed(st[2].st_ino, &size, phys));
+	EXPECT_EQ(3 * PAGE, size);
+	EXPECT_EQ(0, close(fd[0]));
+	EXPECT_EQ(0, close(fd[2]));
+	EXPECT_EQ(0, find_listed(st[0].st_ino, &size, phys));
+	EXPECT_EQ(0, find_listed(st[2].st_ino, &size, phys));
 }
 
 TEST_F(vdmabuf, name_shows_in_fdinfo_and_bufinfo)
