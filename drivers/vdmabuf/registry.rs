@@ -50,6 +50,9 @@ pub(crate) struct Tracked {
     image: Option<Image>,
     /// The buffer's modes.
     modes: Modes,
+    /// The address of the registry whose list holds the record, or 0; changed only under that
+    /// registry's lock.
+    listed_in: Atomic<usize>,
     #[pin]
     links: ListLinks,
 }
@@ -74,6 +77,7 @@ impl Tracked {
                 blocks: Atomic::new(0),
                 image,
                 modes,
+                listed_in: Atomic::new(0),
                 links <- ListLinks::new(),
             }? Error),
             GFP_KERNEL,
@@ -102,8 +106,7 @@ impl Tracked {
 ///
 /// # Invariants
 ///
-/// Records are only ever put on `list` by [`Registry::add`], which every record gets at most
-/// once, so a record is on this list or on none.
+/// A record is on `list` exactly when its `listed_in` is this registry's address.
 #[pin_data]
 pub(crate) struct Registry {
     #[pin]
@@ -138,14 +141,28 @@ impl Registry {
 
     /// Adds a buffer's record, which the list then holds.
     pub(crate) fn add(&self, t: ListArc<Tracked>) {
-        // INVARIANT: A record has one `ListArc`, so it is added once.
-        self.list.lock().push_back(t);
+        let mut list = self.list.lock();
+        // INVARIANT: The record has one `ListArc`, this one, so it is on no list yet.
+        t.listed_in.store(self.address(), Relaxed);
+        list.push_back(t);
     }
 
-    /// Removes a buffer's record, if listed.
+    /// Removes a buffer's record if this registry lists it.
     pub(crate) fn remove(&self, t: &Tracked) {
-        // SAFETY: By the type invariants the record is on this list or on none.
-        drop(unsafe { self.list.lock().remove(t) });
+        let mut list = self.list.lock();
+        if t.listed_in.load(Relaxed) != self.address() {
+            return;
+        }
+        // INVARIANT: Off the list, and marked so.
+        t.listed_in.store(0, Relaxed);
+        // SAFETY: By the type invariants the record is on this list.
+        drop(unsafe { list.remove(t) });
+    }
+
+    /// Identifies this registry in its records' `listed_in`.
+    fn address(&self) -> usize {
+        // CAST: Only compared: the registry is pinned, so its address does not change.
+        core::ptr::from_ref(self) as usize
     }
 
     /// Writes one line per buffer: inode, size, blocks, first physical address (or `-`), and

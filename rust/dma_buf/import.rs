@@ -652,7 +652,7 @@ mod tests {
             }
             assert_eq!(count()?, left);
         }
-        // The first slot is free again and is reused.
+        // With every table back, the attachment maps again from scratch.
         let again = map_raw(&import, DataDirection::ToDevice)?;
         assert_eq!(count()?, 1);
         unmap_raw(&import, again, DataDirection::ToDevice)?;
