@@ -92,9 +92,6 @@ pub(crate) struct VdmaBuffer {
     /// Whether the core has the buffer vmapped (it counts its users itself). Set and cleared
     /// under the reservation lock, read without a lock where only a hint is needed.
     vmapped: Atomic<bool>,
-    /// Whether [`State::kmap`] is made; it then stays for the buffer's life, so that static
-    /// attaches after the first take no lock.
-    kmapped: Atomic<bool>,
     /// Pins by dynamic importers and by the core for static importers' mappings. Changed only
     /// under the reservation lock (pin and unpin are called with it), which migration holds
     /// when it reads them; atomic so that pinning takes no second lock.
@@ -209,7 +206,6 @@ impl VdmaBuffer {
             _account: account,
             tracked,
             vmapped: Atomic::new(false),
-            kmapped: Atomic::new(false),
             pins: Atomic::new(0),
             injector: Injector::new(modes),
         }? Error))
@@ -466,21 +462,17 @@ impl Exporter for VdmaBuffer {
         let data = buf.data();
         data.inject(FailOp::Attach)?;
         let dynamic = attach.is_dynamic();
-        // Relaxed: `kmapped` only tells whether the lock is needed; users of the mapping lock.
-        if dynamic || !data.kmapped.load(Relaxed) {
-            let mut state = data.state.lock();
-            state.kmap()?;
-            data.kmapped.store(true, Relaxed);
-            if dynamic && state.dynamic == 0 {
-                if let (Some(ms), Some((registry, _))) =
-                    (data.modes().move_interval_ms(), &data.tracked)
-                {
-                    state.mover = Some(Mover::start(buf, registry, ms)?);
-                }
+        let mut state = data.state.lock();
+        state.kmap()?;
+        if dynamic && state.dynamic == 0 {
+            if let (Some(ms), Some((registry, _))) =
+                (data.modes().move_interval_ms(), &data.tracked)
+            {
+                state.mover = Some(Mover::start(buf, registry, ms)?);
             }
-            if dynamic {
-                state.dynamic += 1;
-            }
+        }
+        if dynamic {
+            state.dynamic += 1;
         }
         Ok(AttachData {
             _live: Live::new(&data.stats.attachments),
@@ -607,7 +599,6 @@ impl Exporter for VdmaBuffer {
         // Made by `attach` for every attached importer. Only a kernel user that vmaps without
         // attaching gets here without one, and that allocation may fail.
         let addr = state.kmap()?.addr();
-        buf.data().kmapped.store(true, Relaxed);
         buf.data().vmapped.store(true, Relaxed);
         Ok(addr)
     }
