@@ -8,6 +8,8 @@
  * not in timed tests.
  */
 #include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <drm/drm_fourcc.h>
@@ -466,74 +468,221 @@ static void bench_touch(void)
 }
 
 struct fence_ctx {
-	int fd, timeline;
+	int fd, timeline;	/* timeline < 0: vdmabuf's fences; else sw_sync's */
 	unsigned int seq;
 };
 
-static int op_vdmabuf_fence(void *arg)
+/*
+ * Attaches a new fence to the buffer c->fd and returns a sync_file for it (-1 on failure), as
+ * each exporter does it: vdmabuf's fence ioctl (@handle: the fence's handle), or an sw_sync
+ * fence put into the buffer with the core's DMA_BUF_IOCTL_IMPORT_SYNC_FILE, the standard way to
+ * attach a userspace fence to any dma-buf (c->fd < 0: into none).
+ */
+static int fence_attach(struct fence_ctx *c, int *handle)
+{
+	struct sw_sync_create_fence_data d = { .value = ++c->seq, .name = "bench" };
+	struct dma_buf_import_sync_file imp = { .flags = DMA_BUF_SYNC_WRITE };
+	int sf;
+
+	if (c->timeline < 0) {
+		*handle = vdmabuf_fence(vdmabuf_dev, c->fd, VDMABUF_USAGE_WRITE, &sf);
+		return *handle < 0 ? -1 : sf;
+	}
+	if (ioctl(c->timeline, SW_SYNC_IOC_CREATE_FENCE, &d))
+		return -1;
+	imp.fd = d.fence;
+	if (c->fd >= 0 && ioctl(c->fd, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, &imp)) {
+		close(d.fence);
+		return -1;
+	}
+	return d.fence;
+}
+
+/* Signals the fence fence_attach() made. */
+static int fence_signal(struct fence_ctx *c, int handle)
+{
+	__u32 one = 1;
+
+	if (c->timeline < 0)
+		return vdmabuf_signal(vdmabuf_dev, handle, 0);
+	return ioctl(c->timeline, SW_SYNC_IOC_INC, &one);
+}
+
+/* The whole cycle: attach a fence, signal it, poll its sync_file (signalled by then), close. */
+static int op_fence_cycle(void *arg)
 {
 	struct fence_ctx *c = arg;
-	int sf, h = vdmabuf_fence(vdmabuf_dev, c->fd, VDMABUF_USAGE_WRITE, &sf);
+	int h, sf = fence_attach(c, &h);
 
-	if (h < 0 || vdmabuf_signal(vdmabuf_dev, h, 0) || poll_events(sf, POLLIN, 1000) != POLLIN)
+	if (sf < 0)
 		return -1;
+	if (fence_signal(c, h) || poll_events(sf, POLLIN, 1000) != POLLIN) {
+		close(sf);
+		return -1;
+	}
 	close(sf);
 	return 0;
 }
 
-/*
- * The same with sw_sync: a fence on a timeline, attached to a buffer (c->fd >= 0: a system
- * heap buffer, through the core's DMA_BUF_IOCTL_IMPORT_SYNC_FILE, the standard way to attach
- * a userspace fence to any dma-buf) or to nothing (c->fd < 0), signalled, and polled.
- */
-static int op_sw_sync_fence(void *arg)
+/* Time stamp counter ticks: fine-grained under TCG, where the guest's clock moves in 4 ms steps. */
+static unsigned long long ticks(void)
 {
-	struct fence_ctx *c = arg;
-	struct sw_sync_create_fence_data d = { .value = ++c->seq, .name = "bench" };
-	__u32 one = 1;
+#if defined(__x86_64__) || defined(__i386__)
+	return __builtin_ia32_rdtsc();
+#else
+	return now() * 1e9;
+#endif
+}
 
-	if (ioctl(c->timeline, SW_SYNC_IOC_CREATE_FENCE, &d))
-		return -1;
-	if (c->fd >= 0) {
-		struct dma_buf_import_sync_file imp = { .flags = DMA_BUF_SYNC_WRITE, .fd = d.fence };
+/* Ticks per microsecond, over half a second of the guest's clock (error under 1 %). */
+static double ticks_per_us(void)
+{
+	double t0 = now(), t;
+	unsigned long long k0 = ticks();
 
-		if (ioctl(c->fd, DMA_BUF_IOCTL_IMPORT_SYNC_FILE, &imp))
-			return -1;
+	while ((t = now()) - t0 < 0.5)
+		;
+	return (ticks() - k0) / ((t - t0) * 1e6);
+}
+
+/* A thread that polls the file it is handed; @state: 0 idle, 1 handed one, 2 woken, 3 exit. */
+struct waiter {
+	pthread_t thread;
+	_Atomic pid_t tid;
+	int fd;
+	_Atomic int state;
+};
+
+static void *waiter_loop(void *arg)
+{
+	struct waiter *w = arg;
+	int s;
+
+	atomic_store(&w->tid, gettid());
+	for (;;) {
+		while ((s = atomic_load(&w->state)) != 1 && s != 3)
+			;
+		if (s == 3)
+			return NULL;
+		poll_events(w->fd, POLLIN, 1000);
+		atomic_compare_exchange_strong(&w->state, &s, 2);
 	}
-	if (ioctl(c->timeline, SW_SYNC_IOC_INC, &one) || poll_events(d.fence, POLLIN, 1000) != POLLIN)
-		return -1;
-	close(d.fence);
-	return 0;
+}
+
+/* Whether thread @tid is asleep (state S in /proc), i.e. blocked in its poll. */
+static int asleep(pid_t tid)
+{
+	char path[64], buf[256], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && p[2] == 'S';
 }
 
 /*
- * vdmabuf's fence ioctl always attaches the fence to a buffer's reservation object, so its
- * target compares it with an sw_sync fence attached to a buffer too; the bare sw_sync figure,
- * which skips the reservation object, is shown for reference.
+ * One wake-up, in ticks (< 0 on failure): the waiter blocks in poll() on a new fence's sync_file
+ * (@implicit: on the buffer, for the fence in its reservation object, as implicit sync waits);
+ * the time runs from just before the signalling ioctl until this thread sees the waiter back in
+ * userspace. Making and closing the fence are not timed.
+ */
+static double wake_once(struct fence_ctx *c, struct waiter *w, int implicit)
+{
+	unsigned long long t0, t1;
+	int h, ok, sf;
+
+	sf = fence_attach(c, &h);
+	if (sf < 0)
+		return -1;
+	w->fd = implicit ? c->fd : sf;
+	atomic_store(&w->state, 1);
+	while (atomic_load(&w->state) == 1 && !asleep(atomic_load(&w->tid)))
+		;
+	t0 = ticks();
+	ok = !fence_signal(c, h);
+	while (ok && atomic_load(&w->state) != 2)
+		;
+	t1 = ticks();
+	close(sf);
+	atomic_store(&w->state, 0);
+	return ok ? (double)(t1 - t0) : -1;
+}
+
+#define WAKES 301
+
+/* The median wake-up of each of @n exporters, in microseconds (-1 on failure), taking turns. */
+static void wakes(int n, struct fence_ctx **c, int implicit, double *out)
+{
+	static double t[2][WAKES];
+	struct waiter w = { .state = 0 };
+	double tpu = ticks_per_us();
+	int i, k;
+
+	for (k = 0; k < n; k++)
+		out[k] = -1;
+	if (pthread_create(&w.thread, NULL, waiter_loop, &w))
+		return;
+	while (!atomic_load(&w.tid))
+		;
+	for (i = 0; i < WAKES; i++)
+		for (k = 0; k < n; k++)
+			if ((t[k][i] = wake_once(c[k], &w, implicit)) < 0)
+				goto out;
+	for (k = 0; k < n; k++) {
+		qsort(t[k], WAKES, sizeof(double), cmp_double);
+		out[k] = t[k][WAKES / 2] / tpu;
+	}
+out:
+	atomic_store(&w.state, 3);
+	pthread_join(w.thread, NULL);
+}
+
+
+/*
+ * Fences: the wake-up (the target: a poller blocked on a fence's sync_file, woken by the
+ * signal), and the whole cycle of attach, signal, poll and close, against sw_sync fences put
+ * into a system-heap buffer; the bare sw_sync cycle, which skips the buffer, for reference.
  */
 static void bench_fence(void)
 {
-	struct figure *f = figure("fence attach->signal->poll", "us", 1, 1.2);
-	struct figure *bare = figure("fence signal->poll, sw_sync bare", "us", 1, 0);
-	struct fence_ctx c = { .fd = make(B_VDMABUF, 4 * KIB) };
-	double t;
+	struct figure *wake = figure("fence signal->poll wake-up", "us", 1, 1.2);
+	struct figure *implicit = figure("fence signal->buffer poll wake-up", "us", 1, 1.2);
+	struct figure *cycle = figure("fence attach+signal+poll+close", "us", 1, 0);
+	struct figure *bare = figure("fence cycle, sw_sync bare", "us", 1, 0);
+	struct fence_ctx v = { .fd = make(B_VDMABUF, 4 * KIB), .timeline = -1 };
+	struct fence_ctx s = { .fd = make(B_HEAP, 4 * KIB) };
+	struct fence_ctx b = { .fd = -1 };
+	struct fence_ctx *both[2] = { &v, &s };
+	op_fn ops[3] = { op_fence_cycle, op_fence_cycle, op_fence_cycle };
+	void *ctxs[3] = { &v, &s, &b };
+	double t[3];
 
-	t = per_op(op_vdmabuf_fence, &c);
-	f->value[0] = bare->value[0] = t < 0 ? -1 : t * 1e6;
-	close(c.fd);
-	c.timeline = open("/sys/kernel/debug/sync/sw_sync", O_RDWR | O_CLOEXEC);
-	if (c.timeline < 0)
-		return;
-	c.fd = make(B_HEAP, 4 * KIB);
-	if (c.fd >= 0) {
-		t = per_op(op_sw_sync_fence, &c);
-		f->value[KINDS] = t < 0 ? -1 : t * 1e6;	/* reference: sw_sync into a heap buffer */
-		close(c.fd);
-	}
-	c.fd = -1;
-	t = per_op(op_sw_sync_fence, &c);
-	bare->value[KINDS] = t < 0 ? -1 : t * 1e6;	/* reference: sw_sync alone */
-	close(c.timeline);
+	s.timeline = b.timeline = open("/sys/kernel/debug/sync/sw_sync", O_RDWR | O_CLOEXEC);
+	if (v.fd < 0 || s.fd < 0 || s.timeline < 0)
+		goto out;
+	wakes(2, both, 0, t);
+	wake->value[0] = t[0];
+	wake->value[KINDS] = t[1];	/* reference: sw_sync */
+	wakes(2, both, 1, t);
+	implicit->value[0] = t[0];
+	implicit->value[KINDS] = t[1];
+	per_ops(3, ops, ctxs, t);
+	cycle->value[0] = bare->value[0] = t[0] < 0 ? -1 : t[0] * 1e6;
+	cycle->value[KINDS] = t[1] < 0 ? -1 : t[1] * 1e6;	/* reference: sw_sync into a heap buffer */
+	bare->value[KINDS] = t[2] < 0 ? -1 : t[2] * 1e6;	/* reference: sw_sync alone */
+out:
+	close(v.fd);
+	close(s.fd);
+	close(s.timeline);
 }
 
 struct copy_ctx {
