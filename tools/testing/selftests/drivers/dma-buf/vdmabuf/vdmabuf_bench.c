@@ -468,8 +468,8 @@ static void bench_touch(void)
 }
 
 struct fence_ctx {
-	int fd, timeline;	/* timeline < 0: vdmabuf's fences; else sw_sync's */
-	unsigned int seq;
+	int fd, timeline;	/* timeline < 0: vdmabuf's fences; else sw_sync's, one per context */
+	unsigned int seq;	/* the timeline's value: each fence is the next one */
 };
 
 /*
@@ -648,9 +648,10 @@ out:
 
 
 /*
- * Fences: the wake-up (the target: a poller blocked on a fence's sync_file, woken by the
- * signal), and the whole cycle of attach, signal, poll and close, against sw_sync fences put
- * into a system-heap buffer; the bare sw_sync cycle, which skips the buffer, for reference.
+ * Fences: the wake-up, the target (a poller blocked on the fence's sync_file or on the buffer,
+ * woken by the signal), and the whole cycle of attach, signal, poll and close, against sw_sync
+ * fences put into a system-heap buffer; the bare sw_sync cycle, which skips the buffer, for
+ * reference.
  */
 static void bench_fence(void)
 {
@@ -666,8 +667,10 @@ static void bench_fence(void)
 	void *ctxs[3] = { &v, &s, &b };
 	double t[3];
 
-	s.timeline = b.timeline = open("/sys/kernel/debug/sync/sw_sync", O_RDWR | O_CLOEXEC);
-	if (v.fd < 0 || s.fd < 0 || s.timeline < 0)
+	/* Each open of sw_sync is a timeline of its own, which @seq follows. */
+	s.timeline = open("/sys/kernel/debug/sync/sw_sync", O_RDWR | O_CLOEXEC);
+	b.timeline = open("/sys/kernel/debug/sync/sw_sync", O_RDWR | O_CLOEXEC);
+	if (v.fd < 0 || s.fd < 0 || s.timeline < 0 || b.timeline < 0)
 		goto out;
 	wakes(2, both, 0, t);
 	wake->value[0] = t[0];
@@ -683,6 +686,7 @@ out:
 	close(v.fd);
 	close(s.fd);
 	close(s.timeline);
+	close(b.timeline);
 }
 
 struct copy_ctx {
