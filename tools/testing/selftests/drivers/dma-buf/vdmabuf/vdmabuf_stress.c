@@ -34,6 +34,18 @@ static double stress_seconds(void)
 	return env_long("VDMABUF_STRESS_SECONDS", 4);
 }
 
+/* Lets the @n started @threads run for the stress time, then tells them to stop and joins them. */
+static void run_then_stop(pthread_t *threads, int n, atomic_bool *stop)
+{
+	double end = now() + stress_seconds();
+
+	while (now() < end)
+		usleep(10000);
+	atomic_store(stop, true);
+	for (int i = 0; i < n; i++)
+		pthread_join(threads[i], NULL);
+}
+
 /* A loop of migrations of up to two buffers, until told to stop; counts what happened. */
 struct migrator {
 	int dev;
@@ -397,18 +409,12 @@ TEST_F_TIMEOUT(stress, create_import_close_vs_limits_returns_to_zero, STRESS_TIM
 		.shared_fd = -1,
 	};
 	pthread_t threads[CHURN_THREADS + 1];
-	double end;
 	int i;
 
 	for (i = 0; i < CHURN_THREADS; i++)
 		pthread_create(&threads[i], NULL, churn_loop, &c);
 	pthread_create(&threads[i], NULL, churn_migrate_loop, &c);
-	end = now() + stress_seconds();
-	while (now() < end)
-		usleep(10000);
-	atomic_store(&c.stop, true);
-	for (i = 0; i <= CHURN_THREADS; i++)
-		pthread_join(threads[i], NULL);
+	run_then_stop(threads, CHURN_THREADS + 1, &c.stop);
 
 	ksft_print_msg("%ld buffers made, %ld refused by the limits\n", c.created, c.enospc);
 	EXPECT_EQ(0, c.other) TH_LOG("last error %d", c.last_error);
@@ -552,7 +558,6 @@ TEST_F_TIMEOUT(stress, format_buffers_vs_migrate_and_listing_keep_layout_and_dat
 	struct format_race r = { .dev = self->dev };
 	pthread_t threads[FORMAT_THREADS + 2];
 	void *args[FORMAT_THREADS][2];
-	double end;
 	int i;
 
 	for (i = 0; i < FORMAT_THREADS; i++) {
@@ -563,12 +568,7 @@ TEST_F_TIMEOUT(stress, format_buffers_vs_migrate_and_listing_keep_layout_and_dat
 	}
 	pthread_create(&threads[i], NULL, format_migrator, &r);
 	pthread_create(&threads[i + 1], NULL, format_lister, &r);
-	end = now() + stress_seconds();
-	while (now() < end)
-		usleep(10000);
-	atomic_store(&r.stop, true);
-	for (i = 0; i < FORMAT_THREADS + 2; i++)
-		pthread_join(threads[i], NULL);
+	run_then_stop(threads, FORMAT_THREADS + 2, &r.stop);
 	ksft_print_msg("%ld images made, %ld migrations, %ld listings\n", atomic_load(&r.created),
 		       atomic_load(&r.migrated), atomic_load(&r.listed));
 	EXPECT_EQ(0, atomic_load(&r.bad));
@@ -629,7 +629,6 @@ TEST_F_TIMEOUT(stress, injected_failures_counted_exactly_across_threads, STRESS_
 	struct inject_race r = { .dev = self->dev };
 	pthread_t threads[INJECT_THREADS];
 	long injected = vdmabuf_count("injected"), total;
-	double end;
 	int i;
 
 	if (self->imp < 0)
@@ -639,12 +638,7 @@ TEST_F_TIMEOUT(stress, injected_failures_counted_exactly_across_threads, STRESS_
 	r.fd = c.fd;
 	for (i = 0; i < INJECT_THREADS; i++)
 		pthread_create(&threads[i], NULL, inject_mapper, &r);
-	end = now() + stress_seconds();
-	while (now() < end)
-		usleep(10000);
-	atomic_store(&r.stop, true);
-	for (i = 0; i < INJECT_THREADS; i++)
-		pthread_join(threads[i], NULL);
+	run_then_stop(threads, INJECT_THREADS, &r.stop);
 	total = atomic_load(&r.ok) + atomic_load(&r.failed);
 	ksft_print_msg("%ld maps, %ld failed on purpose\n", total, atomic_load(&r.failed));
 	EXPECT_EQ(0, atomic_load(&r.other));
@@ -720,7 +714,6 @@ TEST_F_TIMEOUT(stress, imports_under_move_pressure_keep_data_and_the_mapping_lim
 	long moves0, moves1;
 	int i, h[LIMIT_THREADS];
 	uint8_t *p;
-	double end;
 
 	if (self->imp < 0)
 		SKIP(return, "vdmabuf_importer is not loaded");
@@ -734,12 +727,7 @@ TEST_F_TIMEOUT(stress, imports_under_move_pressure_keep_data_and_the_mapping_lim
 	moves0 = vdmabuf_count("migrations");
 	for (i = 0; i < LIMIT_THREADS; i++)
 		pthread_create(&threads[i], NULL, limit_mapper, &r);
-	end = now() + stress_seconds();
-	while (now() < end)
-		usleep(10000);
-	atomic_store(&r.stop, true);
-	for (i = 0; i < LIMIT_THREADS; i++)
-		pthread_join(threads[i], NULL);
+	run_then_stop(threads, LIMIT_THREADS, &r.stop);
 	ksft_print_msg("%ld maps, %ld EBUSY, %ld moves\n", atomic_load(&r.mapped),
 		       atomic_load(&r.busy), vdmabuf_count("migrations") - moves0);
 	EXPECT_EQ(0, atomic_load(&r.other));
