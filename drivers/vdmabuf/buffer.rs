@@ -15,8 +15,7 @@ use crate::{
         resv::Usage,
         sg_table::{
             self,
-            MappedSgTable,
-            SgTable, //
+            MappedSgTable, //
         },
         vma::{
             FaultVma,
@@ -529,7 +528,7 @@ impl Exporter for VdmaBuffer {
         };
         let dev = attach.device();
         let max_segment = core::cmp::min(sg_table::max_segment(dev), data.modes().sg.max_entry());
-        let table = SgTable::new(pages, max_segment)?.dma_map(dev, dir)?;
+        let table = buf.new_table(pages, max_segment)?.dma_map(dev, dir)?;
         buf.data().stats.maps.add(1, Relaxed);
         Ok(table)
     }
@@ -542,7 +541,7 @@ impl Exporter for VdmaBuffer {
     ) {
         buf.data().stats.maps.add(-1, Relaxed);
         let dir = table.dir();
-        drop(table);
+        buf.recycle(table);
         if from_device(dir) && buf.data().modes().noncoherent {
             // Only fails for pages of different sizes, which a buffer never has.
             let _ = buf.data().state.lock().invalidate_for_unmap();

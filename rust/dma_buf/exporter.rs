@@ -19,11 +19,17 @@ use crate::dma_buf::{
     attachment::Attachment,
     buffer::DmaBuf,
     helpers,
+    pages::Pages,
     resv::{
         ResvCell,
         ResvGuard, //
     },
-    sg_table::MappedSgTable,
+    sg_table::{
+        MappedSgTable,
+        SgEntries,
+        SgTable,
+        MAX_SPARE_ENTRIES, //
+    },
     vma::{
         FaultVma,
         VmFault, //
@@ -46,9 +52,12 @@ use kernel::{
     mm::virt::VmaNew,
     prelude::*,
     seq_file::SeqFile,
-    sync::aref::{
-        ARef,
-        AlwaysRefCounted, //
+    sync::{
+        aref::{
+            ARef,
+            AlwaysRefCounted, //
+        },
+        Arc, //
     },
     types::Opaque, //
 };
@@ -157,7 +166,12 @@ impl<T: Exporter> ExporterOps<T> {
 ///         dir: DataDirection,
 ///     ) -> Result<MappedSgTable> {
 ///         let dev = attach.device();
-///         SgTable::new(buf.data().pages.clone(), sg_table::max_segment(dev))?.dma_map(dev, dir)
+///         let pages = buf.data().pages.clone();
+///         buf.new_table(pages, sg_table::max_segment(dev))?.dma_map(dev, dir)
+///     }
+///
+///     fn unmap(buf: &Locked<'_, Self>, _attach: &Attachment, _data: &(), table: MappedSgTable) {
+///         buf.recycle(table);
 ///     }
 /// }
 /// ```
@@ -267,7 +281,8 @@ pub(crate) struct ExportOptions {
 ///
 /// # Invariants
 ///
-/// The dma-buf's `ops` is `T::ops()` and its `priv` a `T` allocated by [`Exported::export`].
+/// The dma-buf's `ops` is `T::ops()` and its `priv` an [`ExportState<T>`] allocated by
+/// [`Exported::export`].
 ///
 /// # Examples
 ///
@@ -308,7 +323,13 @@ impl<T: Exporter> Deref for Exported<T> {
 impl<T: Exporter> Exported<T> {
     /// Exports a new dma-buf whose exporter state is initialised by `data`.
     pub(crate) fn export(data: impl PinInit<T, Error>, opts: ExportOptions) -> Result<ARef<Self>> {
-        let data = KBox::pin_init(data, GFP_KERNEL)?;
+        let data = KBox::pin_init(
+            try_pin_init!(ExportState {
+                data <- data,
+                spare: ResvCell::new(None),
+            }? Error),
+            GFP_KERNEL,
+        )?;
         // SAFETY: The state stays pinned: it is only accessed through `priv` until `release`
         // turns it back into the same pinned box.
         let data = KBox::into_raw(unsafe { Pin::into_inner_unchecked(data) });
@@ -329,7 +350,7 @@ impl<T: Exporter> Exported<T> {
         // SAFETY: `info` is fully initialised; the ops table is a static.
         match from_err_ptr(unsafe { bindings::dma_buf_export(&info) }) {
             // SAFETY: A new dma-buf comes with one reference, which we now own.
-            // INVARIANT: It was exported with `T`'s ops and a `T` as `priv`.
+            // INVARIANT: It was exported with `T`'s ops and an `ExportState<T>` as `priv`.
             Ok(ptr) => Ok(unsafe { ARef::from_raw(NonNull::new_unchecked(ptr.cast())) }),
             Err(e) => {
                 // SAFETY: Export failed, so the core does not own `data` and never will.
@@ -341,9 +362,14 @@ impl<T: Exporter> Exported<T> {
 
     /// Returns the exporter's state, which stays pinned in place for the buffer's life.
     pub(crate) fn data(&self) -> &T {
-        // SAFETY: By the type invariants `priv` is a `T` that lives as long as the dma-buf,
-        // which `self` keeps alive.
-        unsafe { &*(*self.as_raw()).priv_.cast::<T>() }
+        &self.state().data
+    }
+
+    /// Returns the exporter's and the layer's state.
+    fn state(&self) -> &ExportState<T> {
+        // SAFETY: By the type invariants `priv` is an `ExportState<T>` that lives as long as the
+        // dma-buf, which `self` keeps alive.
+        unsafe { &*(*self.as_raw()).priv_.cast::<ExportState<T>>() }
     }
 
     /// Takes the buffer's reservation lock, interruptibly.
@@ -447,6 +473,34 @@ impl<T: Exporter> Locked<'_, T> {
         unsafe { bindings::dma_buf_invalidate_mappings(self.buf.as_raw()) };
     }
 
+    /// Returns a new table of `pages` for [`Exporter::map`] to map, no entry longer than
+    /// `max_segment` bytes. It fills in the entries that [`Locked::recycle`] kept from a table
+    /// unmapped before, if they are as many, so that the usual map, unmap, map again of one
+    /// buffer allocates no entries after the first time.
+    pub(crate) fn new_table(&self, pages: Arc<Pages>, max_segment: usize) -> Result<SgTable> {
+        // SAFETY: The reservation lock is held (type invariants); the reference ends with the
+        // statement.
+        let spare = unsafe { self.buf.state().spare.get() }.take();
+        SgTable::new_in(spare, pages, max_segment)
+    }
+
+    /// Takes back a table that [`Exporter::map`] returned: unmaps it and keeps its entries for
+    /// [`Locked::new_table`], unless entries are kept already or they are more than one page
+    /// holds ([`MAX_SPARE_ENTRIES`]). The pages it covered are let go at once.
+    pub(crate) fn recycle(&self, table: MappedSgTable) {
+        let entries = table.unmap();
+        if entries.len() > MAX_SPARE_ENTRIES {
+            return;
+        }
+        // SAFETY: The reservation lock is held (type invariants); the reference ends with the
+        // block, and no code runs meanwhile but the store (a slot that is taken is left alone,
+        // and `entries` is then dropped after the block).
+        let spare = unsafe { self.buf.state().spare.get() };
+        if spare.is_none() {
+            *spare = Some(entries);
+        }
+    }
+
     /// Returns the number of live DMA mappings, over all attachments.
     pub(crate) fn mapping_count(&self) -> usize {
         let mut n = 0;
@@ -493,6 +547,17 @@ impl<'a, T: Exporter> Deref for LockedExport<'a, T> {
     fn deref(&self) -> &Locked<'a, T> {
         &self.locked
     }
+}
+
+/// What a dma-buf of `T` keeps in `priv`: the exporter's state, plus the layer's.
+#[pin_data]
+struct ExportState<T: Exporter> {
+    #[pin]
+    data: T,
+    /// The entries of a table unmapped earlier, for the next map to fill in
+    /// ([`Locked::new_table`]). Maps and unmaps run under the reservation lock, which guards it;
+    /// it names no pages, so a migration meanwhile leaves nothing stale to use.
+    spare: ResvCell<Option<SgEntries>>,
 }
 
 /// The layer's per-attachment state: the exporter's, plus the live mappings.

@@ -94,8 +94,17 @@ void VDMABUF_RS(dma_sync_sgtable_for_device)(struct device *dev, struct sg_table
 	dma_sync_sgtable_for_device(dev, sgt, dir);
 }
 
-void VDMABUF_RS(sg_set_page)(struct scatterlist *sg, struct page *page, unsigned int len)
+/*
+ * Sets a table entry to @len bytes from the start of @page and clears everything else in it: the
+ * DMA address, length and flags of an earlier mapping, when a table's entries are filled again.
+ * Only the end mark stays. Never called on a chain entry: sg_next() steps over them.
+ */
+void VDMABUF_RS(sg_fill)(struct scatterlist *sg, struct page *page, unsigned int len)
 {
+	unsigned long end = sg->page_link & SG_END;
+
+	memset(sg, 0, sizeof(*sg));
+	sg->page_link = end;
 	sg_set_page(sg, page, len, 0);
 }
 

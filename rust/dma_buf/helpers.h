@@ -42,7 +42,7 @@ void VDMABUF_RS(dma_sync_sgtable_for_cpu)(struct device *dev, struct sg_table *s
 					 enum dma_data_direction dir);
 void VDMABUF_RS(dma_sync_sgtable_for_device)(struct device *dev, struct sg_table *sgt,
 					    enum dma_data_direction dir);
-void VDMABUF_RS(sg_set_page)(struct scatterlist *sg, struct page *page, unsigned int len);
+void VDMABUF_RS(sg_fill)(struct scatterlist *sg, struct page *page, unsigned int len);
 struct page *VDMABUF_RS(sg_page)(struct scatterlist *sg);
 unsigned long VDMABUF_RS(page_to_pfn)(struct page *page);
 struct page *VDMABUF_RS(alloc_user_pages)(unsigned int order);

@@ -86,7 +86,7 @@ c_helpers! {
         dir: bindings::dma_data_direction,
     );
     #[cfg(dma_buf_exporter)]
-    fn sg_set_page(
+    fn sg_fill(
         sg: *mut bindings::scatterlist,
         page: *mut bindings::page,
         len: c_uint,

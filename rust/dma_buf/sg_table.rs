@@ -19,7 +19,9 @@ pub(crate) use owned::{
     entry_count,
     max_segment,
     MappedSgTable,
-    SgTable, //
+    SgEntries,
+    SgTable,
+    MAX_SPARE_ENTRIES, //
 };
 
 use kernel::{

@@ -5,6 +5,7 @@
 
 use super::{
     AttachState,
+    ExportState,
     Exported,
     Exporter,
     Locked,
@@ -249,8 +250,11 @@ impl<T: Exporter> ExporterVTable<T> {
     /// Called by the dma-buf core as `dma_buf_ops.release`, once, when the last reference is
     /// gone.
     pub(super) unsafe extern "C" fn release(dmabuf: *mut bindings::dma_buf) {
-        // SAFETY: `export` stored a pinned `KBox<T>` in `priv`; nothing uses it after release.
-        drop(unsafe { Pin::new_unchecked(KBox::from_raw((*dmabuf).priv_.cast::<T>())) });
+        // SAFETY: `export` stored a pinned `KBox<ExportState<T>>` in `priv`; nothing uses it
+        // after release.
+        drop(unsafe {
+            Pin::new_unchecked(KBox::from_raw((*dmabuf).priv_.cast::<ExportState<T>>()))
+        });
     }
 
     /// Runs a CPU access callback of `T`.

@@ -14,7 +14,10 @@ use crate::dma_buf::{
     helpers,
     pages::Pages, //
 };
-use core::cell::UnsafeCell;
+use core::{
+    cell::UnsafeCell,
+    mem::ManuallyDrop, //
+};
 use kernel::{
     bindings,
     device::Device,
@@ -85,39 +88,38 @@ fn segment_limit(max_segment: usize) -> usize {
     core::cmp::max(max_segment - max_segment % PAGE_SIZE, PAGE_SIZE)
 }
 
-/// An owned, unmapped `struct sg_table`.
+/// The most entries a spare table keeps: as many as fit in one page, the most that
+/// `sg_alloc_table()` puts in one allocation without chaining (`SG_MAX_SINGLE_ALLOC`). A larger
+/// table is freed at unmap, so that a buffer mapped once in small pieces does not keep its
+/// table's memory for the rest of its life.
+pub(crate) const MAX_SPARE_ENTRIES: usize =
+    PAGE_SIZE / core::mem::size_of::<bindings::scatterlist>();
+
+/// The entries of an owned `struct sg_table`, with no pages behind them: what an unmapped table
+/// leaves, kept so that the next table of as many entries needs no allocation
+/// ([`SgTable::new_in`]). Their page links may name pages that are gone; nothing reads them
+/// before they are filled again.
 ///
-/// The `sg_table` itself is held inline (it is three words with no pointer into itself, so it
-/// may move); only its entries are allocated. Whoever hands [`MappedSgTable::as_raw`] to C keeps
-/// the object in place until C gives the pointer back.
+/// The `sg_table` itself is held inline (three words, no pointer into itself, so it may move);
+/// only its entries are allocated.
 ///
 /// # Invariants
 ///
-/// `sgt` was initialised by `sg_alloc_table()`, its entries are owned by this object, and each is
-/// set to a page of `pages`.
-pub(crate) struct SgTable {
+/// `sgt` was initialised by `sg_alloc_table()` and its entries are owned by this object.
+pub(crate) struct SgEntries {
     sgt: UnsafeCell<bindings::sg_table>,
-    /// Keeps the pages that the entries point to alive.
-    _pages: Arc<Pages>,
 }
 
-// SAFETY: The table is plain memory owned by this object.
-unsafe impl Send for SgTable {}
+// SAFETY: The entries are plain memory owned by this object.
+unsafe impl Send for SgEntries {}
 
-// SAFETY: `&SgTable` only reads the table: C writes to the `sg_table` only when mapping it,
+// SAFETY: `&SgEntries` only reads the table: C writes to the `sg_table` only when mapping it,
 // which takes the table by value, and the DMA sync calls only read it.
-unsafe impl Sync for SgTable {}
+unsafe impl Sync for SgEntries {}
 
-impl SgTable {
-    /// Builds a table covering `pages` in order, no entry longer than `max_segment` bytes.
-    pub(crate) fn new(pages: Arc<Pages>, max_segment: usize) -> Result<Self> {
-        let blocks = pages.blocks();
-        let extents = || blocks.iter().map(|b| (b.pfn(), b.len()));
-        let nents = entry_count(extents(), max_segment);
-        let nents = u32::try_from(nents).map_err(|_| E2BIG)?;
-        if nents == 0 {
-            return Err(EINVAL);
-        }
+impl SgEntries {
+    /// Allocates `nents` entries (at least one).
+    fn alloc(nents: u32) -> Result<Self> {
         let mut sgt = bindings::sg_table {
             sgl: core::ptr::null_mut(),
             nents: 0,
@@ -126,10 +128,69 @@ impl SgTable {
         // SAFETY: `sgt` is a valid, zeroed `sg_table`; on failure `sg_alloc_table` frees what it
         // allocated and leaves nothing to free.
         to_result(unsafe { bindings::sg_alloc_table(&mut sgt, nents, bindings::GFP_KERNEL) })?;
-        let mut sg = sgt.sgl;
-        // INVARIANT: The table is allocated; the loop below sets all `nents` entries.
-        let table = Self {
+        // INVARIANT: Initialised just above.
+        Ok(Self {
             sgt: UnsafeCell::new(sgt),
+        })
+    }
+
+    /// Returns the number of entries.
+    pub(crate) fn len(&self) -> usize {
+        // SAFETY: By the type invariants `sgt` is a valid table.
+        // CAST: `orig_nents` is an `unsigned int`, which fits in `usize`.
+        unsafe { (*self.sgt.get()).orig_nents as usize }
+    }
+}
+
+impl Drop for SgEntries {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariants the table is allocated and owned; it is not mapped: a
+        // mapped table is a `MappedSgTable`, which unmaps before its entries are dropped.
+        unsafe { bindings::sg_free_table(self.sgt.get()) };
+    }
+}
+
+/// An owned, unmapped `struct sg_table` over pages.
+///
+/// # Invariants
+///
+/// Each of the entries is set to a page of `pages`.
+pub(crate) struct SgTable {
+    entries: SgEntries,
+    /// Keeps the pages that the entries point to alive.
+    _pages: Arc<Pages>,
+}
+
+impl SgTable {
+    /// Builds a table covering `pages` in order, no entry longer than `max_segment` bytes.
+    #[cfg(vdmabuf_layer_tests)]
+    pub(crate) fn new(pages: Arc<Pages>, max_segment: usize) -> Result<Self> {
+        Self::new_in(None, pages, max_segment)
+    }
+
+    /// Like [`SgTable::new`], filling in the entries of `spare` if it has exactly as many as the
+    /// table needs; otherwise `spare` is freed and new entries are allocated.
+    pub(crate) fn new_in(
+        spare: Option<SgEntries>,
+        pages: Arc<Pages>,
+        max_segment: usize,
+    ) -> Result<Self> {
+        let blocks = pages.blocks();
+        let extents = || blocks.iter().map(|b| (b.pfn(), b.len()));
+        let nents = entry_count(extents(), max_segment);
+        if nents == 0 {
+            return Err(EINVAL);
+        }
+        let entries = match spare {
+            Some(spare) if spare.len() == nents => spare,
+            _ => SgEntries::alloc(u32::try_from(nents).map_err(|_| E2BIG)?)?,
+        };
+        // SAFETY: By the type invariants of `SgEntries` the table is valid.
+        let mut sg = unsafe { (*entries.sgt.get()).sgl };
+        // INVARIANT: The loop below sets all `nents` entries (an error leaves some unset, and the
+        // table is then dropped at once, which only frees the entries).
+        let table = Self {
+            entries,
             _pages: pages.clone(),
         };
         for_each_entry(extents(), max_segment, |block, offset, len| {
@@ -137,10 +198,11 @@ impl SgTable {
             // or a test value below 4 GiB; `try_from` guards the rest.
             let len32 = u32::try_from(len).map_err(|_| EINVAL)?;
             let page = blocks[block].page(offset / PAGE_SIZE);
-            // SAFETY: `sg` is one of the `nents` entries: `for_each_entry` makes the same entries
-            // as `entry_count` counted. The page belongs to `pages`, which the table keeps alive;
-            // an entry longer than its block continues into the physically adjacent next block.
-            unsafe { helpers::sg_set_page(sg, page, len32) };
+            // SAFETY: `sg` is one of the `nents` entries, never a chain entry: `for_each_entry`
+            // makes the same entries as `entry_count` counted, and `sg_next` steps over chain
+            // entries. The page belongs to `pages`, which the table keeps alive; an entry longer
+            // than its block continues into the physically adjacent next block.
+            unsafe { helpers::sg_fill(sg, page, len32) };
             // SAFETY: `sg` is a valid entry; the last `sg_next` returns NULL, never used.
             sg = unsafe { bindings::sg_next(sg) };
             Ok(())
@@ -148,16 +210,26 @@ impl SgTable {
         Ok(table)
     }
 
+    /// Returns the first entry.
+    #[cfg(vdmabuf_layer_tests)]
+    fn sgl(&self) -> *mut bindings::scatterlist {
+        // SAFETY: By the type invariants the table is valid.
+        unsafe { (*self.raw()).sgl }
+    }
+
+    /// Gives up the pages and returns the entries, for another table to fill in.
+    pub(crate) fn into_entries(self) -> SgEntries {
+        self.entries
+    }
+
     /// Returns the raw table.
     fn raw(&self) -> *mut bindings::sg_table {
-        self.sgt.get()
+        self.entries.sgt.get()
     }
 
     /// Returns the number of entries.
     pub(crate) fn len(&self) -> usize {
-        // SAFETY: By the type invariants `sgt` is a valid table.
-        // CAST: `orig_nents` is an `unsigned int`, which fits in `usize`.
-        unsafe { (*self.raw()).orig_nents as usize }
+        self.entries.len()
     }
 
     /// Calls `f` with each entry's page frame number and length, in order.
@@ -197,13 +269,6 @@ impl SgTable {
     }
 }
 
-impl Drop for SgTable {
-    fn drop(&mut self) {
-        // SAFETY: By the type invariants the table is allocated, owned and not mapped.
-        unsafe { bindings::sg_free_table(self.raw()) };
-    }
-}
-
 /// Returns the largest DMA segment `dev` supports, in bytes.
 pub(crate) fn max_segment(dev: &Device) -> usize {
     // SAFETY: `dev` is a valid device.
@@ -223,6 +288,21 @@ pub(crate) struct MappedSgTable {
 }
 
 impl MappedSgTable {
+    /// Unmaps the table and returns its entries, for the next table to fill in again.
+    pub(crate) fn unmap(self) -> SgEntries {
+        let this = ManuallyDrop::new(self);
+        // SAFETY: By the type invariants the table is mapped for `dev` in `dir`; `this` is not
+        // dropped, so it is not unmapped again.
+        unsafe {
+            bindings::dma_unmap_sgtable(device_ptr(&this.dev), this.as_raw(), this.dir.into(), 0)
+        };
+        // SAFETY: Each field is read out once and `this` is never used or dropped again, so
+        // each is dropped exactly once, here or by the caller.
+        let (table, dev) = unsafe { (core::ptr::read(&this.table), core::ptr::read(&this.dev)) };
+        drop(dev);
+        table.into_entries()
+    }
+
     /// Returns the direction the table is mapped in.
     pub(crate) fn dir(&self) -> DataDirection {
         self.dir
@@ -323,16 +403,26 @@ mod tests {
         Ok(())
     }
 
-    fn check_table(size: usize, max_order: u32, max_segment: usize) -> Result {
-        let pages = Arc::new(
+    fn alloc_pages(size: usize, max_order: u32) -> Result<Arc<Pages>> {
+        Ok(Arc::new(
             Pages::alloc_with(size, max_order, crate::dma_buf::pages::PageBlock::alloc)?,
             GFP_KERNEL,
-        )?;
+        )?)
+    }
+
+    fn check_table(size: usize, max_order: u32, max_segment: usize) -> Result {
+        let pages = alloc_pages(size, max_order)?;
+        let table = SgTable::new(pages.clone(), max_segment)?;
+        check_segments(&table, &pages, max_segment)
+    }
+
+    /// Checks that `table` covers `pages` in order, in entries of at most `max_segment` bytes,
+    /// as [`for_each_entry`] makes them.
+    fn check_segments(table: &SgTable, pages: &Pages, max_segment: usize) -> Result {
         let want = entry_count(
             pages.blocks().iter().map(|b| (b.pfn(), b.len())),
             max_segment,
         );
-        let table = SgTable::new(pages.clone(), max_segment)?;
         assert_eq!(table.len(), want);
 
         let limit = segment_limit(max_segment);
@@ -365,7 +455,56 @@ mod tests {
             n += 1;
         });
         assert_eq!(n, want);
-        assert_eq!(total, size);
+        assert_eq!(total, pages.size());
+        Ok(())
+    }
+
+    #[test]
+    fn spare_entries_are_filled_with_the_new_pages_and_nothing_else() -> Result {
+        let p = PAGE_SIZE;
+        // (size, max order, segment limit) of the first table, then of the second: the same
+        // shape on other pages (the entries are reused), and shapes with more or fewer entries
+        // (new ones are allocated).
+        let cases = [
+            ((16 * p, 4, usize::MAX), (16 * p, 4, usize::MAX)),
+            ((64 * p, 0, usize::MAX), (64 * p, 0, usize::MAX)),
+            ((64 * p, 4, 4 * p), (64 * p, 4, 4 * p)),
+            ((16 * p, 4, usize::MAX), (64 * p, 0, p)),
+            ((64 * p, 0, p), (16 * p, 4, usize::MAX)),
+        ];
+        for ((size1, order1, seg1), (size2, order2, seg2)) in cases {
+            let old = alloc_pages(size1, order1)?;
+            let new = alloc_pages(size2, order2)?;
+            let first = SgTable::new(old.clone(), seg1)?;
+            // What a mapping leaves behind in every entry: a DMA address and length.
+            let mut sg = first.sgl();
+            while !sg.is_null() {
+                // SAFETY: `sg` is an entry of `first`, which is not mapped; the test only writes
+                // what `dma_map_sgtable()` would.
+                unsafe {
+                    (*sg).dma_address = 0xdead_0000;
+                    (*sg).dma_length = 0x1000;
+                    sg = bindings::sg_next(sg);
+                }
+            }
+            let (old_sgl, old_len) = (first.sgl(), first.len());
+            let spare = first.into_entries();
+            drop(old);
+            let second = SgTable::new_in(Some(spare), new.clone(), seg2)?;
+            check_segments(&second, &new, seg2)?;
+            // Reused exactly when the count is the same.
+            let reused = second.sgl() == old_sgl;
+            assert_eq!(reused, second.len() == old_len);
+            let mut sg = second.sgl();
+            while !sg.is_null() {
+                // SAFETY: `sg` is an entry of `second`.
+                unsafe {
+                    assert_eq!((*sg).dma_address, 0);
+                    assert_eq!((*sg).dma_length, 0);
+                    sg = bindings::sg_next(sg);
+                }
+            }
+        }
         Ok(())
     }
 
