@@ -84,6 +84,11 @@ pub(crate) fn entry_count(
     n
 }
 
+/// Returns each block of `pages` as [`for_each_entry`] takes it: first page frame, length.
+fn extents(pages: &Pages) -> impl Iterator<Item = (usize, usize)> + '_ {
+    pages.blocks().iter().map(|b| (b.pfn(), b.len()))
+}
+
 fn segment_limit(max_segment: usize) -> usize {
     core::cmp::max(max_segment - max_segment % PAGE_SIZE, PAGE_SIZE)
 }
@@ -175,9 +180,7 @@ impl SgTable {
         pages: Arc<Pages>,
         max_segment: usize,
     ) -> Result<Self> {
-        let blocks = pages.blocks();
-        let extents = || blocks.iter().map(|b| (b.pfn(), b.len()));
-        let nents = entry_count(extents(), max_segment);
+        let nents = entry_count(extents(&pages), max_segment);
         if nents == 0 {
             return Err(EINVAL);
         }
@@ -191,9 +194,10 @@ impl SgTable {
         // table is then dropped at once, which only frees the entries).
         let table = Self {
             entries,
-            _pages: pages.clone(),
+            _pages: pages,
         };
-        for_each_entry(extents(), max_segment, |block, offset, len| {
+        let blocks = table._pages.blocks();
+        for_each_entry(extents(&table._pages), max_segment, |block, offset, len| {
             // CAST: `len <= max(max_segment, PAGE_SIZE)` and `max_segment` came from a `c_uint`
             // or a test value below 4 GiB; `try_from` guards the rest.
             let len32 = u32::try_from(len).map_err(|_| EINVAL)?;
@@ -218,7 +222,7 @@ impl SgTable {
     }
 
     /// Gives up the pages and returns the entries, for another table to fill in.
-    pub(crate) fn into_entries(self) -> SgEntries {
+    fn into_entries(self) -> SgEntries {
         self.entries
     }
 
@@ -419,10 +423,7 @@ mod tests {
     /// Checks that `table` covers `pages` in order, in entries of at most `max_segment` bytes,
     /// as [`for_each_entry`] makes them.
     fn check_segments(table: &SgTable, pages: &Pages, max_segment: usize) -> Result {
-        let want = entry_count(
-            pages.blocks().iter().map(|b| (b.pfn(), b.len())),
-            max_segment,
-        );
+        let want = entry_count(extents(pages), max_segment);
         assert_eq!(table.len(), want);
 
         let limit = segment_limit(max_segment);
