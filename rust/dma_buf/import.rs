@@ -563,26 +563,31 @@ mod tests {
         }
     }
 
-    /// Exports a writable buffer over `pages`.
-    fn export(pages: Arc<Pages>) -> Result<ARef<Exported<SelfInvalidating>>> {
+    /// A test device, a writable buffer exported over `pages`, and the device's import of it
+    /// (dynamic if `dynamic`). Bound in this order, they drop in the reverse one.
+    fn attached(
+        name: &'static CStr,
+        pages: Arc<Pages>,
+        dynamic: bool,
+    ) -> Result<(DmaDevice, ARef<Exported<SelfInvalidating>>, Arc<Import>)> {
+        let dev = DmaDevice::new(name)?;
         let size = pages.size();
-        Exported::export(
+        let buf = Exported::export(
             try_pin_init!(SelfInvalidating { pages }? Error),
             ExportOptions {
                 size,
                 writable: true,
             },
-        )
+        )?;
+        let dma_buf: &DmaBuf = &buf;
+        let import = Import::new(ARef::from(dma_buf), dev.device(), dynamic)?;
+        Ok((dev, buf, import))
     }
 
     #[test]
     fn exporter_invalidating_inside_map_does_not_deadlock_the_importer() -> Result {
-        let dev = DmaDevice::new(c"dma-buf-kunit-import")?;
-        let size = 4 * PAGE_SIZE;
-        let pages = Arc::new(Pages::alloc(size)?, GFP_KERNEL)?;
-        let buf = export(pages)?;
-        let dma_buf: &DmaBuf = &buf;
-        let import = Import::new(ARef::from(dma_buf), dev.device(), true)?;
+        let pages = Arc::new(Pages::alloc(4 * PAGE_SIZE)?, GFP_KERNEL)?;
+        let (_dev, _buf, import) = attached(c"dma-buf-kunit-import", pages, true)?;
         let mut segments = 0;
         // The exporter calls back into this importer, on this task, with the lock held.
         assert!(import
@@ -622,12 +627,9 @@ mod tests {
 
     #[test]
     fn one_attachment_holds_several_mappings_and_gives_each_back() -> Result {
-        let dev = DmaDevice::new(c"dma-buf-kunit-maps")?;
         let size = 3 * PAGE_SIZE;
         let pages = Arc::new(Pages::alloc(size)?, GFP_KERNEL)?;
-        let buf = export(pages)?;
-        let dma_buf: &DmaBuf = &buf;
-        let import = Import::new(ARef::from(dma_buf), dev.device(), false)?;
+        let (_dev, buf, import) = attached(c"dma-buf-kunit-maps", pages, false)?;
         let count = || buf.lock().map(|l| l.mapping_count());
         let dirs = [
             DataDirection::ToDevice,
@@ -662,14 +664,10 @@ mod tests {
 
     #[test]
     fn device_access_reaches_the_pages_behind_the_mapping_in_its_direction() -> Result {
-        let dev = DmaDevice::new(c"dma-buf-kunit-device-access")?;
         let size = 4 * PAGE_SIZE;
         let pages = Arc::new(Pages::alloc(size)?, GFP_KERNEL)?;
         pages.write(PAGE_SIZE - 2, b"across")?;
-        let shared = pages.clone();
-        let buf = export(shared)?;
-        let dma_buf: &DmaBuf = &buf;
-        let import = Import::new(ARef::from(dma_buf), dev.device(), false)?;
+        let (_dev, _buf, import) = attached(c"dma-buf-kunit-device-access", pages.clone(), false)?;
         let mut chunk = [0u8; 4];
         let mut read = KVec::new();
         let mut locked = import.lock()?;
