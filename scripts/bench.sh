@@ -13,11 +13,15 @@ in_root sh -euc '
 	rsync -a --delete --exclude build --exclude .git --exclude "*.o" --exclude "*.ko" \
 		--exclude ".*.cmd" --exclude "*.mod" --exclude "*.mod.c" /src/ "$b/"
 	make -C "$b" KDIR="$kdir" modules
+	floor=$b/tools/testing/selftests/drivers/dma-buf/vdmabuf/floor
+	make -C "$kdir" LLVM=1 M="$floor" modules
 	mkdir -p "$b/build/selftests"
 	make -C "$b/tools/testing/selftests/drivers/dma-buf/vdmabuf" \
 		KSELFTEST_DIR="$kdir/source/tools/testing/selftests" \
 		KHDR_INCLUDES="-isystem $kdir/hdr/usr/include" \
 		VDMABUF_UAPI="$b/include/uapi" OUTPUT="$b/build/selftests"
+	# The reference exporter goes with the programs (the VM has them under /tests).
+	cp "$floor/vdmabuf_floor.ko" "$b/build/selftests/"
 ' bench "$kdir" >"$TOP/build/bench-build.log" 2>&1 ||
 	{ cat "$TOP/build/bench-build.log" >&2; die "bench build failed"; }
 in_root env VDMABUF_MODULES=/src/build/bench sh /src/scripts/root/vm.sh "$kdir" bench

@@ -102,13 +102,28 @@ static double per_op(op_fn op, void *ctx)
 
 /* ---- exporters --------------------------------------------------------------------------- */
 
-enum kind { B_VDMABUF, B_HEAP, B_UDMABUF, KINDS };
+/*
+ * The exporters: vdmabuf and its peers (KINDS of them), then the floor, which is no peer:
+ * tools/.../vdmabuf/floor/vdmabuf_floor.c, the least a dynamic exporter does (one allocation, the
+ * zeroed blocks, export, fd; a fresh table per map). It shows how close to the best peer any
+ * exporter gets on this machine, and takes no part in the ratios.
+ */
+enum kind { B_VDMABUF, B_HEAP, B_UDMABUF, KINDS, B_FLOOR = KINDS };
 static const char *const kind_names[] = { "vdmabuf", "system heap", "udmabuf" };
 /*
  * Each exporter's device is opened once, as an application keeps it open: opening it per
  * buffer would count a path lookup and a file's life against one exporter only.
  */
-static int vdmabuf_dev = -1, heap_dev = -1, udmabuf_dev = -1;
+static int vdmabuf_dev = -1, heap_dev = -1, udmabuf_dev = -1, floor_dev = -1;
+
+/* vdmabuf_floor.c's one ioctl. */
+struct vdmabuf_floor_create {
+	__u64 size;
+	__s32 fd;
+	__u32 pad;
+};
+
+#define VDMABUF_FLOOR_IOCTL_CREATE _IOWR('F', 1, struct vdmabuf_floor_create)
 
 /* Creates a read-write dma-buf of @size from @kind; returns the fd or -1. */
 static int make(enum kind kind, size_t size)
@@ -122,6 +137,13 @@ static int make(enum kind kind, size_t size)
 		if (heap_dev < 0 || ioctl(heap_dev, DMA_HEAP_IOCTL_ALLOC, &a))
 			return -1;
 		return (int)a.fd;
+	}
+	case B_FLOOR: {
+		struct vdmabuf_floor_create c = { .size = size };
+
+		if (floor_dev < 0 || ioctl(floor_dev, VDMABUF_FLOOR_IOCTL_CREATE, &c))
+			return -1;
+		return c.fd;
 	}
 	default: {
 		struct udmabuf_create c = { .flags = UDMABUF_FLAGS_CLOEXEC, .size = size };
@@ -148,7 +170,8 @@ struct figure {
 	const char *unit;
 	int lower_is_better;
 	double value[KINDS + 1];	/* per exporter; the last slot: plain memory */
-	long sg[KINDS];
+	double floor;			/* the floor exporter's value; -1: not measured */
+	long sg[KINDS + 1];		/* per exporter, then the floor's */
 	double target;			/* ratio to the best peer; 0: none */
 };
 
@@ -165,6 +188,7 @@ static struct figure *figure(const char *name, const char *unit, int lower, doub
 	f->target = target;
 	for (int k = 0; k <= KINDS; k++)
 		f->value[k] = -1;
+	f->floor = -1;
 	return f;
 }
 
@@ -187,12 +211,20 @@ static double ratio(const struct figure *f, int *best)
 	return peer > 0 && f->value[0] > 0 ? f->value[0] / peer : -1;
 }
 
+/* The ratio of the floor exporter's value to the same best peer's; -1 without one. */
+static double floor_ratio(const struct figure *f)
+{
+	int best;
+
+	return ratio(f, &best) > 0 && f->floor > 0 ? f->floor / f->value[best] : -1;
+}
+
 static void print_results(void)
 {
 	int i, best;
 
-	printf("\n%-34s %12s %12s %12s %12s %7s %8s\n", "figure", "vdmabuf", "system heap",
-	       "udmabuf", "reference", "ratio", "target");
+	printf("\n%-34s %12s %12s %12s %12s %12s %7s %-13s %s\n", "figure", "vdmabuf",
+	       "system heap", "udmabuf", "reference", "floor", "ratio", "target", "floor ratio");
 	for (i = 0; i < nfigs; i++) {
 		const struct figure *f = &figs[i];
 		double r = ratio(f, &best);
@@ -200,18 +232,23 @@ static void print_results(void)
 		int k;
 
 		printf("%-34s", f->name);
-		for (k = 0; k <= KINDS; k++) {
-			if (f->value[k] < 0)
+		for (k = 0; k <= KINDS + 1; k++) {
+			double v = k <= KINDS ? f->value[k] : f->floor;
+
+			if (v < 0)
 				printf(" %12s", "-");
 			else
-				printf(" %9.4g %-2s", f->value[k], f->unit);
+				printf(" %9.4g %-2s", v, f->unit);
 		}
 		if (f->target > 0)
 			snprintf(target, sizeof(target), "%s%.2f %s", f->lower_is_better ? "<=" : ">=",
 				 f->target,
 				 r < 0 ? "?" : (f->lower_is_better ? r <= f->target : r >= f->target) ?
 				 "met" : "MISSED");
-		printf(" %7.2f %s\n", r, target);
+		printf(" %7.2f %-13s", r, target);
+		if (floor_ratio(f) > 0)
+			printf(" %.2f", floor_ratio(f));
+		printf("\n");
 	}
 	printf("@@json begin\n[\n");
 	for (i = 0; i < nfigs; i++) {
@@ -225,10 +262,15 @@ static void print_results(void)
 			if (f->value[k] >= 0)
 				printf(", \"%s\": %.6g", k < KINDS ? kind_names[k] : "reference",
 				       f->value[k]);
-		for (k = 0; k < KINDS; k++)
+		if (f->floor >= 0)
+			printf(", \"floor\": %.6g", f->floor);
+		for (k = 0; k <= KINDS; k++)
 			if (f->sg[k] > 0)
-				printf(", \"%s_sg_entries\": %ld", kind_names[k], f->sg[k]);
+				printf(", \"%s_sg_entries\": %ld", k < KINDS ? kind_names[k] : "floor",
+				       f->sg[k]);
 		printf(", \"ratio_to_best_peer\": %.4g", r);
+		if (floor_ratio(f) > 0)
+			printf(", \"floor_ratio_to_best_peer\": %.4g", floor_ratio(f));
 		if (f->target > 0)
 			printf(", \"target\": %.2f, \"met\": %s", f->target,
 			       (f->lower_is_better ? r <= f->target : r >= f->target) && r > 0 ?
@@ -282,21 +324,23 @@ static void bench_create(void)
 		snprintf(name, sizeof(name), "create+close %lu KiB", sizes[s] / KIB);
 		f = figure(name, "us", 1, 0.9);
 		{
-			struct create_ctx c[KINDS];
-			op_fn ops[KINDS];
-			void *ctxs[KINDS];
-			double t[KINDS];
+			struct create_ctx c[KINDS + 1];
+			op_fn ops[KINDS + 1];
+			void *ctxs[KINDS + 1];
+			double t[KINDS + 1];
 			int n = 0;
 
-			for (k = 0; k < KINDS; k++) {
+			/* The peers, then the floor. */
+			for (k = 0; k <= B_FLOOR; k++) {
 				c[n] = (struct create_ctx){ .kind = k, .size = sizes[s] };
 				ops[n] = op_create;
 				ctxs[n] = &c[n];
 				n++;
 			}
 			per_ops(n, ops, ctxs, t);
-			for (k = 0; k < n; k++)
+			for (k = 0; k < KINDS; k++)
 				f->value[c[k].kind] = t[k] < 0 ? -1 : t[k] * 1e6;
+			f->floor = t[B_FLOOR] < 0 ? -1 : t[B_FLOOR] * 1e6;
 		}
 	}
 	/* Format-aware XRGB8888 images against plain vdmabuf buffers of the same size. */
@@ -340,28 +384,32 @@ static void bench_map(int imp)
 	int k;
 
 	for (s = 0; s < 2; s++) {
-		struct map_ctx c[KINDS];
-		op_fn ops[KINDS];
-		void *ctxs[KINDS];
-		double t[KINDS];
+		struct map_ctx c[KINDS + 1];
+		op_fn ops[KINDS + 1];
+		void *ctxs[KINDS + 1];
+		double t[KINDS + 1];
 		char name[48];
 		struct figure *f;
 
 		snprintf(name, sizeof(name), "import+map+unmap %lu MiB", sizes[s] / MIB);
 		f = figure(name, "us", 1, 1.0);
-		for (k = 0; k < KINDS; k++) {
+		/* The peers, then the floor. */
+		for (k = 0; k <= B_FLOOR; k++) {
 			c[k] = (struct map_ctx){ .imp = imp, .fd = make(k, sizes[s]) };
 			ops[k] = op_map;
 			ctxs[k] = &c[k];
 		}
-		per_ops(KINDS, ops, ctxs, t);
-		for (k = 0; k < KINDS; k++) {
+		per_ops(KINDS + 1, ops, ctxs, t);
+		for (k = 0; k <= B_FLOOR; k++) {
 			struct vdmabuf_importer_info info = { 0 };
 			int h;
 
 			if (c[k].fd < 0)
 				continue;
-			f->value[k] = t[k] < 0 ? -1 : t[k] * 1e6;
+			if (k == B_FLOOR)
+				f->floor = t[k] < 0 ? -1 : t[k] * 1e6;
+			else
+				f->value[k] = t[k] < 0 ? -1 : t[k] * 1e6;
 			h = imp_import(imp, c[k].fd, 0);
 			if (h >= 0 && !imp_map(imp, h, VDMABUF_IMPORTER_BIDIRECTIONAL) &&
 			    !imp_info(imp, h, &info))
@@ -811,14 +859,16 @@ static void bench_scale(int imp)
 	 * first touch of RAM or for memory the other left fragmented.
 	 */
 	{
-		struct create_ctx cc[2] = { { .kind = B_VDMABUF }, { .kind = B_HEAP } };
-		op_fn ops[2] = { op_create_1g, op_create_1g };
-		void *ctxs[2] = { &cc[0], &cc[1] };
-		double tt[2];
+		struct create_ctx cc[3] = { { .kind = B_VDMABUF }, { .kind = B_HEAP },
+					    { .kind = B_FLOOR } };
+		op_fn ops[3] = { op_create_1g, op_create_1g, op_create_1g };
+		void *ctxs[3] = { &cc[0], &cc[1], &cc[2] };
+		double tt[3];
 
-		per_ops(2, ops, ctxs, tt);
+		per_ops(3, ops, ctxs, tt);
 		for (k = 0; k < 2; k++)
 			big->value[k] = tt[k] < 0 ? -1 : tt[k] * 1e3;
+		big->floor = tt[2] < 0 ? -1 : tt[2] * 1e3;
 	}
 
 	{
@@ -859,6 +909,7 @@ int main(int argc, char **argv)
 	/* A peer that is missing gets no figures; vdmabuf's are still measured. */
 	heap_dev = open("/dev/dma_heap/system", O_RDONLY | O_CLOEXEC);
 	udmabuf_dev = open("/dev/udmabuf", O_RDWR | O_CLOEXEC);
+	floor_dev = open("/dev/vdmabuf-floor", O_RDWR | O_CLOEXEC);
 	imp = open(VDMABUF_IMPORTER_DEV, O_RDWR | O_CLOEXEC);
 	if (vdmabuf_dev < 0 || imp < 0) {
 		printf("vdmabuf and vdmabuf_importer must be loaded\n");
