@@ -163,7 +163,7 @@ impl Drop for SgEntries {
 pub(crate) struct SgTable {
     entries: SgEntries,
     /// Keeps the pages that the entries point to alive.
-    _pages: Arc<Pages>,
+    pages: Arc<Pages>,
 }
 
 impl SgTable {
@@ -192,12 +192,9 @@ impl SgTable {
         let mut sg = unsafe { (*entries.sgt.get()).sgl };
         // INVARIANT: The loop below sets all `nents` entries (an error leaves some unset, and the
         // table is then dropped at once, which only frees the entries).
-        let table = Self {
-            entries,
-            _pages: pages,
-        };
-        let blocks = table._pages.blocks();
-        for_each_entry(extents(&table._pages), max_segment, |block, offset, len| {
+        let table = Self { entries, pages };
+        let blocks = table.pages.blocks();
+        for_each_entry(extents(&table.pages), max_segment, |block, offset, len| {
             // CAST: `len <= max(max_segment, PAGE_SIZE)` and `max_segment` came from a `c_uint`
             // or a test value below 4 GiB; `try_from` guards the rest.
             let len32 = u32::try_from(len).map_err(|_| EINVAL)?;
@@ -295,16 +292,28 @@ impl MappedSgTable {
     /// Unmaps the table and returns its entries, for the next table to fill in again.
     pub(crate) fn unmap(self) -> SgEntries {
         let this = ManuallyDrop::new(self);
-        // SAFETY: By the type invariants the table is mapped for `dev` in `dir`; `this` is not
-        // dropped, so it is not unmapped again.
-        unsafe {
-            bindings::dma_unmap_sgtable(device_ptr(&this.dev), this.as_raw(), this.dir.into(), 0)
-        };
+        // SAFETY: `this` is not dropped, so this is the only unmap, and the table is not used
+        // as mapped again: only its entries go on.
+        unsafe { this.dma_unmap() };
         // SAFETY: Each field is read out once and `this` is never used or dropped again, so
         // each is dropped exactly once, here or by the caller.
         let (table, dev) = unsafe { (core::ptr::read(&this.table), core::ptr::read(&this.dev)) };
         drop(dev);
         table.into_entries()
+    }
+
+    /// Ends the mapping (`dma_unmap_sgtable`).
+    ///
+    /// # Safety
+    ///
+    /// Called once, by [`MappedSgTable::unmap`] or by the drop, after which the table is not
+    /// used as mapped again.
+    unsafe fn dma_unmap(&self) {
+        // SAFETY: By the type invariants the table is mapped for `dev` in `dir`, which the
+        // caller ends only here.
+        unsafe {
+            bindings::dma_unmap_sgtable(device_ptr(&self.dev), self.as_raw(), self.dir.into(), 0)
+        };
     }
 
     /// Returns the direction the table is mapped in.
@@ -341,11 +350,8 @@ impl MappedSgTable {
 
 impl Drop for MappedSgTable {
     fn drop(&mut self) {
-        // SAFETY: By the type invariants the table is mapped for `dev` in `dir`; afterwards the
-        // `SgTable` is unmapped again and frees itself.
-        unsafe {
-            bindings::dma_unmap_sgtable(device_ptr(&self.dev), self.as_raw(), self.dir.into(), 0)
-        };
+        // SAFETY: Dropping ends the mapping, once; afterwards the `SgTable` frees itself.
+        unsafe { self.dma_unmap() };
     }
 }
 
