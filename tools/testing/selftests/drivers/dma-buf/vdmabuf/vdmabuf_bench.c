@@ -170,8 +170,9 @@ struct figure {
 	const char *unit;
 	int lower_is_better;
 	double value[KINDS + 1];	/* per exporter; the last slot: plain memory */
+	long sg[KINDS];
 	double floor;			/* the floor exporter's value; -1: not measured */
-	long sg[KINDS + 1];		/* per exporter, then the floor's */
+	long floor_sg;
 	double target;			/* ratio to the best peer; 0: none */
 };
 
@@ -211,12 +212,13 @@ static double ratio(const struct figure *f, int *best)
 	return peer > 0 && f->value[0] > 0 ? f->value[0] / peer : -1;
 }
 
-/* The ratio of the floor exporter's value to the same best peer's; -1 without one. */
-static double floor_ratio(const struct figure *f)
+/*
+ * The ratio of the floor exporter's value to the same best peer's, from what ratio() returned
+ * (@r) and chose (@best); -1 where vdmabuf has no ratio or the floor no value.
+ */
+static double floor_ratio(const struct figure *f, double r, int best)
 {
-	int best;
-
-	return ratio(f, &best) > 0 && f->floor > 0 ? f->floor / f->value[best] : -1;
+	return r > 0 && f->floor > 0 ? f->floor / f->value[best] : -1;
 }
 
 static void print_results(void)
@@ -228,6 +230,7 @@ static void print_results(void)
 	for (i = 0; i < nfigs; i++) {
 		const struct figure *f = &figs[i];
 		double r = ratio(f, &best);
+		double fr = floor_ratio(f, r, best);
 		char target[16] = "";
 		int k;
 
@@ -246,14 +249,15 @@ static void print_results(void)
 				 r < 0 ? "?" : (f->lower_is_better ? r <= f->target : r >= f->target) ?
 				 "met" : "MISSED");
 		printf(" %7.2f %-13s", r, target);
-		if (floor_ratio(f) > 0)
-			printf(" %.2f", floor_ratio(f));
+		if (fr > 0)
+			printf(" %.2f", fr);
 		printf("\n");
 	}
 	printf("@@json begin\n[\n");
 	for (i = 0; i < nfigs; i++) {
 		const struct figure *f = &figs[i];
 		double r = ratio(f, &best);
+		double fr = floor_ratio(f, r, best);
 		int k;
 
 		printf("  {\"figure\": \"%s\", \"unit\": \"%s\", \"lower_is_better\": %s", f->name,
@@ -264,13 +268,14 @@ static void print_results(void)
 				       f->value[k]);
 		if (f->floor >= 0)
 			printf(", \"floor\": %.6g", f->floor);
-		for (k = 0; k <= KINDS; k++)
+		for (k = 0; k < KINDS; k++)
 			if (f->sg[k] > 0)
-				printf(", \"%s_sg_entries\": %ld", k < KINDS ? kind_names[k] : "floor",
-				       f->sg[k]);
+				printf(", \"%s_sg_entries\": %ld", kind_names[k], f->sg[k]);
+		if (f->floor_sg > 0)
+			printf(", \"floor_sg_entries\": %ld", f->floor_sg);
 		printf(", \"ratio_to_best_peer\": %.4g", r);
-		if (floor_ratio(f) > 0)
-			printf(", \"floor_ratio_to_best_peer\": %.4g", floor_ratio(f));
+		if (fr > 0)
+			printf(", \"floor_ratio_to_best_peer\": %.4g", fr);
 		if (f->target > 0)
 			printf(", \"target\": %.2f, \"met\": %s", f->target,
 			       (f->lower_is_better ? r <= f->target : r >= f->target) && r > 0 ?
@@ -413,7 +418,7 @@ static void bench_map(int imp)
 			h = imp_import(imp, c[k].fd, 0);
 			if (h >= 0 && !imp_map(imp, h, VDMABUF_IMPORTER_BIDIRECTIONAL) &&
 			    !imp_info(imp, h, &info))
-				f->sg[k] = info.sg_entries;
+				*(k == B_FLOOR ? &f->floor_sg : &f->sg[k]) = info.sg_entries;
 			if (h >= 0)
 				imp_handle_op(imp, VDMABUF_IMPORTER_IOCTL_RELEASE, h);
 			close(c[k].fd);
@@ -693,7 +698,6 @@ out:
 	atomic_store(&w.state, 3);
 	pthread_join(w.thread, NULL);
 }
-
 
 /*
  * Fences: the wake-up, the target (a poller blocked on the fence's sync_file or on the buffer,
