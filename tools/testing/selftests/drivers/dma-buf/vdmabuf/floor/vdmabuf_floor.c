@@ -15,9 +15,9 @@
  */
 #include <linux/dma-buf.h>
 #include <linux/dma-mapping.h>
-#include <linux/fdtable.h>
 #include <linux/file.h>
 #include <linux/fs.h>
+#include <linux/log2.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/overflow.h>
@@ -106,22 +106,28 @@ static const struct dma_buf_ops floor_ops = {
 	.unpin = floor_unpin,
 };
 
-/* Zeroed blocks of at most FLOOR_MAX_ORDER for @npages pages, into one allocation. */
+/*
+ * Zeroed blocks of at most FLOOR_MAX_ORDER for @npages pages, into one allocation; an ERR_PTR
+ * (-ENOMEM, or -EINTR for a killed caller, as the system heap) on failure.
+ */
 static struct floor_buf *floor_alloc(unsigned long npages)
 {
 	/* The most blocks: whole ones of the largest order, then one per bit of the rest. */
 	unsigned long most = (npages >> FLOOR_MAX_ORDER) + FLOOR_MAX_ORDER;
 	struct floor_buf *buf;
+	int ret = -ENOMEM;
 
 	buf = kzalloc_flex(*buf, blocks, most);
 	if (!buf)
-		return NULL;
+		return ERR_PTR(-ENOMEM);
 	while (npages) {
 		unsigned int order = min_t(unsigned int, FLOOR_MAX_ORDER, ilog2(npages));
 		struct page *page;
 
-		if (fatal_signal_pending(current))
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
 			goto fail;
+		}
 		page = alloc_pages(GFP_HIGHUSER | __GFP_ZERO | __GFP_COMP |
 				   (order ? __GFP_NOWARN | __GFP_NORETRY : 0), order);
 		/* No smaller blocks instead, which would need more room than @most. */
@@ -133,7 +139,7 @@ static struct floor_buf *floor_alloc(unsigned long npages)
 	return buf;
 fail:
 	floor_free(buf);
-	return NULL;
+	return ERR_PTR(ret);
 }
 
 static long floor_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
@@ -151,8 +157,8 @@ static long floor_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	if (args.pad || !args.size || args.size > FLOOR_MAX_SIZE || !PAGE_ALIGNED(args.size))
 		return -EINVAL;
 	buf = floor_alloc(args.size >> PAGE_SHIFT);
-	if (!buf)
-		return -ENOMEM;
+	if (IS_ERR(buf))
+		return PTR_ERR(buf);
 	info.ops = &floor_ops;
 	info.size = args.size;
 	info.flags = O_RDWR;
