@@ -58,8 +58,12 @@ impl<T: Exporter> ExporterVTable<T> {
     unsafe fn locked<'a>(attach: *mut bindings::dma_buf_attachment) -> Locked<'a, T> {
         // SAFETY: The attachment is valid, so its `dmabuf` is.
         let dmabuf = unsafe { (*attach).dmabuf };
-        // SAFETY: Asserting is always safe; with lockdep on it checks what the caller promises.
-        unsafe { helpers::dma_resv_assert_held((*dmabuf).resv) };
+        // SAFETY: Asserting is always safe; it checks what the caller promises. Without lockdep
+        // it does nothing, and the call is left out: these callbacks run on every map.
+        #[cfg(CONFIG_LOCKDEP)]
+        unsafe {
+            helpers::dma_resv_assert_held((*dmabuf).resv)
+        };
         // SAFETY: The buffer was exported by `T` and is alive while attached.
         let buf = unsafe { Exported::from_raw(dmabuf) };
         Locked { buf }
