@@ -466,27 +466,25 @@ impl Exporter for VdmaBuffer {
         let data = buf.data();
         data.inject(FailOp::Attach)?;
         let dynamic = attach.is_dynamic();
-        // Without the lock: seeing the flag means the store in another attach's critical section
-        // happened, so a `vmap` that locks after this is ordered after that section and finds
-        // the mapping. The import round trip of `make bench` takes no lock of the buffer here.
-        if !dynamic && data.kmapped.load(Relaxed) {
-            return Ok(AttachData {
-                _live: Live::new(&data.stats.attachments),
-                dynamic,
-            });
-        }
-        let mut state = data.state.lock();
-        state.kmap()?;
-        data.kmapped.store(true, Relaxed);
-        if dynamic && state.dynamic == 0 {
-            if let (Some(ms), Some((registry, _))) =
-                (data.modes().move_interval_ms(), &data.tracked)
-            {
-                state.mover = Some(Mover::start(buf, registry, ms)?);
+        // A static importer finds the kernel mapping made (by an earlier attach) and has nothing
+        // to do under the lock; the import round trip of `make bench` takes no lock of the buffer
+        // here. Seeing the flag without the lock means the store in another attach's critical
+        // section happened, so a `vmap` that locks after this is ordered after that section and
+        // finds the mapping.
+        if dynamic || !data.kmapped.load(Relaxed) {
+            let mut state = data.state.lock();
+            state.kmap()?;
+            data.kmapped.store(true, Relaxed);
+            if dynamic && state.dynamic == 0 {
+                if let (Some(ms), Some((registry, _))) =
+                    (data.modes().move_interval_ms(), &data.tracked)
+                {
+                    state.mover = Some(Mover::start(buf, registry, ms)?);
+                }
             }
-        }
-        if dynamic {
-            state.dynamic += 1;
+            if dynamic {
+                state.dynamic += 1;
+            }
         }
         Ok(AttachData {
             _live: Live::new(&data.stats.attachments),
