@@ -47,4 +47,7 @@ bench:
 stress:
 	sh scripts/stress.sh
 
-.PHONY: modules kdir-check clean demo check bench stress
+profile:
+	sh scripts/profile.sh
+
+.PHONY: modules kdir-check clean demo check bench stress profile

@@ -8,6 +8,12 @@ kdir=$1
 shift
 out=/src/build/vm
 VM_TIMEOUT=${VM_TIMEOUT:-900}
+# VDMABUF_GDB_PORT=N: QEMU's gdbstub on localhost:N, for one plan at a time (make profile).
+gdb=
+if [ -n "${VDMABUF_GDB_PORT:-}" ]; then
+	[ $# -eq 1 ] || { echo "VDMABUF_GDB_PORT takes one plan" >&2; exit 1; }
+	gdb="-gdb tcp:127.0.0.1:$VDMABUF_GDB_PORT"
+fi
 
 log() { printf '[vdmabuf] %s\n' "$*" >&2; }
 
@@ -97,7 +103,7 @@ for plan in "$@"; do
 		timeout -s KILL "$VM_TIMEOUT" qemu-system-x86_64 -accel "$accel" -smp 2,sockets=2,cores=1 \
 			-m "${mem:-1G}" -kernel "$kdir/arch/x86/boot/bzImage" -initrd "$out/initramfs.cpio.gz" \
 			-append "console=ttyS0 panic=-1 oops=panic plan=$plan $(plan_opt "$plan" cmdline) $(plan_cmdline "$plan")" \
-			-display none -monitor none -no-reboot \
+			-display none -monitor none -no-reboot $gdb \
 			-serial "file:$dir/console.log" -serial "file:$dir/user.log" \
 			>"$dir/qemu.log" 2>&1 || rc=$?
 		echo "rc=$rc seconds=$(( $(date +%s) - start )) timeout=$VM_TIMEOUT" >"$dir/status"

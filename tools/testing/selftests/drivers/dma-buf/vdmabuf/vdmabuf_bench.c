@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <drm/drm_fourcc.h>
@@ -893,6 +894,41 @@ static void bench_scale(int imp)
 	}
 }
 
+/*
+ * "loop EXPORTER SECONDS" (make profile): the 1 MiB import round trip of bench_map(), through one
+ * exporter (vdmabuf, heap or floor), over and over for SECONDS, so that a debugger stepping the
+ * guest finds it running. Prints the number of round trips; returns 1 if one failed.
+ */
+static int loop_map(int imp, const char *exporter, const char *seconds)
+{
+	static const struct {
+		const char *name;
+		enum kind kind;
+	} exporters[] = { { "vdmabuf", B_VDMABUF }, { "heap", B_HEAP }, { "floor", B_FLOOR } };
+	struct map_ctx c = { .imp = imp, .fd = -1 };
+	double end = now() + atof(seconds);
+	unsigned int i;
+	long n = 0;
+
+	for (i = 0; i < sizeof(exporters) / sizeof(exporters[0]); i++)
+		if (!strcmp(exporter, exporters[i].name))
+			c.fd = make(exporters[i].kind, MIB);
+	if (c.fd < 0) {
+		printf("loop: no buffer from exporter \"%s\"\n", exporter);
+		return 1;
+	}
+	while (now() < end) {
+		if (op_map(&c)) {
+			printf("loop: round trip %ld through %s failed\n", n, exporter);
+			return 1;
+		}
+		n++;
+	}
+	printf("loop: %ld round trips through %s\n", n, exporter);
+	close(c.fd);
+	return 0;
+}
+
 /* Whether group @name runs: all of them without arguments, else those named. */
 static int wanted(int argc, char **argv, const char *name)
 {
@@ -904,7 +940,10 @@ static int wanted(int argc, char **argv, const char *name)
 	return argc < 2;
 }
 
-/* vdmabuf_bench [group...]: groups create, map, sync, touch, fence, copy, scale; all by default. */
+/*
+ * vdmabuf_bench [group...]: groups create, map, sync, touch, fence, copy, scale; all by default.
+ * vdmabuf_bench loop EXPORTER SECONDS: see loop_map().
+ */
 int main(int argc, char **argv)
 {
 	int imp;
@@ -919,6 +958,8 @@ int main(int argc, char **argv)
 		printf("vdmabuf and vdmabuf_importer must be loaded\n");
 		return 2;
 	}
+	if (argc == 4 && !strcmp(argv[1], "loop"))
+		return loop_map(imp, argv[2], argv[3]);
 	if (wanted(argc, argv, "create"))
 		bench_create();
 	if (wanted(argc, argv, "map"))
