@@ -225,7 +225,10 @@ impl VdmaBuffer {
         self.injector.modes()
     }
 
-    /// Counts a call of `op`, failing it if the buffer's modes say so.
+    /// Counts a call of `op`, failing it if the buffer's modes say so. Inline, like
+    /// [`Injector::call`], so that a buffer without a failing operation pays one comparison and
+    /// no call (`make profile` showed two calls per import round trip without it).
+    #[inline]
     fn inject(&self, op: FailOp) -> Result {
         self.injector.call(op, self.stats)
     }

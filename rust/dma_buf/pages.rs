@@ -23,9 +23,12 @@ pub(crate) const MAX_ORDER: u32 = bindings::MAX_PAGE_ORDER;
 ///
 /// `page` is the first `struct page` of a block of `2^order` pages that this object owns and frees
 /// on drop with `__free_pages(page, order)`: a block from `alloc_pages(_, order)`, or one page of
-/// a split block (order 0).
+/// a split block (order 0). `pfn` is `page`'s page frame number.
 pub(crate) struct PageBlock {
     page: NonNull<bindings::page>,
+    /// Kept rather than computed, because every map and every fault needs it: computing it is a
+    /// call into C (`page_to_pfn()` is a macro over the memory model).
+    pfn: usize,
     order: u32,
 }
 
@@ -49,8 +52,12 @@ impl PageBlock {
         }
         // SAFETY: Allocating pages has no preconditions; `order` is within the allocator's range.
         let page = NonNull::new(unsafe { helpers::alloc_user_pages(order) })?;
-        // INVARIANT: `page` heads a freshly allocated block of order `order`.
-        Some(Self { page, order })
+        // INVARIANT: `page` heads a freshly allocated block of order `order`; `pfn` is its frame.
+        Some(Self {
+            page,
+            pfn: pfn_of(page),
+            order,
+        })
     }
 
     /// Returns the block's order.
@@ -70,9 +77,7 @@ impl PageBlock {
 
     /// Returns the page frame number of the block's first page.
     pub(crate) fn pfn(&self) -> usize {
-        // SAFETY: By the type invariants `page` is a valid page.
-        // CAST: Page frame numbers are `unsigned long`, the width of `usize`.
-        unsafe { helpers::page_to_pfn(self.page.as_ptr()) as usize }
+        self.pfn
     }
 
     /// Returns the `i`-th page of the block, for the layer's sg-table and vmap builders.
@@ -147,6 +152,13 @@ impl Drop for PageBlock {
         // SAFETY: By the type invariants the block was allocated with this order and is owned.
         unsafe { bindings::__free_pages(self.page.as_ptr(), self.order) };
     }
+}
+
+/// Returns the page frame number of `page`, a page this module allocated.
+fn pfn_of(page: NonNull<bindings::page>) -> usize {
+    // SAFETY: `page` is a valid page; `page_to_pfn()` only computes with its address.
+    // CAST: Page frame numbers are `unsigned long`, the width of `usize`.
+    unsafe { helpers::page_to_pfn(page.as_ptr()) as usize }
 }
 
 /// Returns the order of the next block to try for `remaining` pages when no block larger than
@@ -281,14 +293,20 @@ impl Pages {
         // SAFETY: Allocating pages has no preconditions.
         let first = NonNull::new(unsafe { helpers::alloc_contig_user_pages(count as c_ulong) })
             .ok_or(ENOMEM)?;
+        let first_pfn = pfn_of(first);
         for i in 0..count {
             // SAFETY: The helper returned `count` consecutive pages of one split block, whose
             // `struct page`s are consecutive too (a buddy block never crosses a memory section).
             let page = unsafe { first.add(i) };
-            // INVARIANT: Each page of the split block is an order-0 block this object now owns.
-            // The capacity was reserved, so this does not fail; if it did, dropping the block
-            // frees the page, and the check below reports the failure.
-            let _ = blocks.push_within_capacity(PageBlock { page, order: 0 });
+            // INVARIANT: Each page of the split block is an order-0 block this object now owns;
+            // the block is physically contiguous, so page `i` is frame `first_pfn + i`. The
+            // capacity was reserved, so this does not fail; if it did, dropping the block frees
+            // the page, and the check below reports the failure.
+            let _ = blocks.push_within_capacity(PageBlock {
+                page,
+                pfn: first_pfn + i,
+                order: 0,
+            });
         }
         if blocks.len() != count {
             return Err(ENOMEM);

@@ -189,23 +189,30 @@ impl SgTable {
             _ => SgEntries::alloc(u32::try_from(nents).map_err(|_| E2BIG)?)?,
         };
         // SAFETY: By the type invariants of `SgEntries` the table is valid.
-        let mut sg = unsafe { (*entries.sgt.get()).sgl };
+        let first = unsafe { (*entries.sgt.get()).sgl };
         // INVARIANT: The loop below sets all `nents` entries (an error leaves some unset, and the
         // table is then dropped at once, which only frees the entries).
         let table = Self { entries, pages };
         let blocks = table.pages.blocks();
+        let mut sg: *mut bindings::scatterlist = core::ptr::null_mut();
         for_each_entry(extents(&table.pages), max_segment, |block, offset, len| {
             // CAST: `len <= max(max_segment, PAGE_SIZE)` and `max_segment` came from a `c_uint`
             // or a test value below 4 GiB; `try_from` guards the rest.
             let len32 = u32::try_from(len).map_err(|_| EINVAL)?;
             let page = blocks[block].page(offset / PAGE_SIZE);
-            // SAFETY: `sg` is one of the `nents` entries, never a chain entry: `for_each_entry`
-            // makes the same entries as `entry_count` counted, and `sg_next` steps over chain
-            // entries. The page belongs to `pages`, which the table keeps alive; an entry longer
-            // than its block continues into the physically adjacent next block.
+            // The next entry is looked up only when there is one to fill: a table of one entry,
+            // the usual one, makes no `sg_next` call.
+            sg = if sg.is_null() {
+                first
+            } else {
+                // SAFETY: `sg` is an entry of the table and not its last: `for_each_entry` makes
+                // as many entries as `entry_count` counted, and this is not the first of them.
+                unsafe { bindings::sg_next(sg) }
+            };
+            // SAFETY: `sg` is one of the `nents` entries, never a chain entry (`sg_next` steps
+            // over chain entries). The page belongs to `pages`, which the table keeps alive; an
+            // entry longer than its block continues into the physically adjacent next block.
             unsafe { helpers::sg_fill(sg, page, len32) };
-            // SAFETY: `sg` is a valid entry; the last `sg_next` returns NULL, never used.
-            sg = unsafe { bindings::sg_next(sg) };
             Ok(())
         })?;
         Ok(table)
