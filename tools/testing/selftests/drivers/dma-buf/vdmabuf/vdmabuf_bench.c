@@ -895,37 +895,56 @@ static void bench_scale(int imp)
 }
 
 /*
- * "loop EXPORTER SECONDS" (make profile): the 1 MiB import round trip of bench_map(), through one
- * exporter (vdmabuf, heap or floor), over and over for SECONDS, so that a debugger stepping the
- * guest finds it running. Prints the number of round trips; returns 1 if one failed.
+ * "loop EXPORTER WORK SECONDS" (make profile): one exporter's (vdmabuf, heap or floor) share of a
+ * figure, over and over for SECONDS, so that a debugger stepping the guest finds it running. WORK
+ * is "map", the 1 MiB import round trip of bench_map(), or "create", a create and close of
+ * 4 KiB as in bench_create(). Prints the number of rounds; returns 1 if one failed.
  */
-static int loop_map(int imp, const char *exporter, const char *seconds)
+static int loop(int imp, const char *exporter, const char *work, const char *seconds)
 {
 	static const struct {
 		const char *name;
 		enum kind kind;
 	} exporters[] = { { "vdmabuf", B_VDMABUF }, { "heap", B_HEAP }, { "floor", B_FLOOR } };
+	int create = !strcmp(work, "create");
 	struct map_ctx c = { .imp = imp, .fd = -1 };
 	double end = now() + atof(seconds);
+	int kind = -1;
 	unsigned int i;
 	long n = 0;
 
 	for (i = 0; i < sizeof(exporters) / sizeof(exporters[0]); i++)
 		if (!strcmp(exporter, exporters[i].name))
-			c.fd = make(exporters[i].kind, MIB);
-	if (c.fd < 0) {
-		printf("loop: no buffer from exporter \"%s\"\n", exporter);
+			kind = exporters[i].kind;
+	if (kind < 0 || (!create && strcmp(work, "map"))) {
+		printf("loop: no \"%s\" through exporter \"%s\"\n", work, exporter);
 		return 1;
 	}
+	if (!create) {
+		c.fd = make(kind, MIB);
+		if (c.fd < 0) {
+			printf("loop: no buffer from %s\n", exporter);
+			return 1;
+		}
+	}
 	while (now() < end) {
-		if (op_map(&c)) {
-			printf("loop: round trip %ld through %s failed\n", n, exporter);
+		int fd, ret;
+
+		if (create) {
+			fd = make(kind, 4 * KIB);
+			ret = fd < 0 ? -1 : close(fd);
+		} else {
+			ret = op_map(&c);
+		}
+		if (ret) {
+			printf("loop: %s %ld through %s failed\n", work, n, exporter);
 			return 1;
 		}
 		n++;
 	}
-	printf("loop: %ld round trips through %s\n", n, exporter);
-	close(c.fd);
+	printf("loop: %ld rounds of %s through %s\n", n, work, exporter);
+	if (c.fd >= 0)
+		close(c.fd);
 	return 0;
 }
 
@@ -942,7 +961,7 @@ static int wanted(int argc, char **argv, const char *name)
 
 /*
  * vdmabuf_bench [group...]: groups create, map, sync, touch, fence, copy, scale; all by default.
- * vdmabuf_bench loop EXPORTER SECONDS: see loop_map().
+ * vdmabuf_bench loop EXPORTER WORK SECONDS: see loop().
  */
 int main(int argc, char **argv)
 {
@@ -958,8 +977,8 @@ int main(int argc, char **argv)
 		printf("vdmabuf and vdmabuf_importer must be loaded\n");
 		return 2;
 	}
-	if (argc == 4 && !strcmp(argv[1], "loop"))
-		return loop_map(imp, argv[2], argv[3]);
+	if (argc == 5 && !strcmp(argv[1], "loop"))
+		return loop(imp, argv[2], argv[3], argv[4]);
 	if (wanted(argc, argv, "create"))
 		bench_create();
 	if (wanted(argc, argv, "map"))
