@@ -205,8 +205,9 @@ impl SgTable {
             sg = if sg.is_null() {
                 first
             } else {
-                // SAFETY: `sg` is an entry of the table and not its last: `for_each_entry` makes
-                // as many entries as `entry_count` counted, and this is not the first of them.
+                // SAFETY: `sg` is the entry the previous call filled, and it is not the table's
+                // last: `for_each_entry` makes exactly as many entries as `entry_count` counted,
+                // and another one is being made now.
                 unsafe { bindings::sg_next(sg) }
             };
             // SAFETY: `sg` is one of the `nents` entries, never a chain entry (`sg_next` steps
