@@ -159,14 +159,15 @@ impl VdmabufFile {
 static SCATTER_SEED: Atomic<u32> = Atomic::new(1);
 
 /// Allocates a zeroed buffer as `req` asks, with its layout if it has one and its modes, lists
-/// it in `registry` and exports it.
+/// it in `registry` and exports it. `limits` are the ones the caller checked `req` against: one
+/// reading of the module parameters per request.
 fn make_buffer(
     registry: &Arc<Registry>,
+    limits: &Limits,
     req: &uapi::CreateRequest,
     image: Option<Image>,
     modes: Modes,
 ) -> Result<ARef<Exported<VdmaBuffer>>> {
-    let limits = Limits::get();
     let account = BufferAccount::new(&STATS, req.size, limits.max_buffers, limits.max_total)?;
     let pages = if req.contiguous || modes.sg == SgLayout::Contiguous {
         Pages::alloc_contiguous(req.size)?
@@ -227,7 +228,7 @@ fn create(user: UserSlice, registry: &Arc<Registry>) -> Result<isize> {
     let limits = Limits::get();
     let req = args.validate(limits.max_size)?;
     let modes = uapi::read_modes(args.modes, limits.fence_timeout_ms)?;
-    let buf = make_buffer(registry, &req, None, modes)?;
+    let buf = make_buffer(registry, &limits, &req, None, modes)?;
     install_new_fd(fd_flags(&req), |fd| {
         args.fd = fd;
         writer.write(&args)?;
@@ -255,7 +256,7 @@ fn create_format(user: UserSlice, registry: &Arc<Registry>) -> Result<isize> {
             size: layout.buffer_sizes[buffer],
             ..req
         };
-        make_buffer(registry, &req, Some(image), modes)
+        make_buffer(registry, &limits, &req, Some(image), modes)
     };
     // Every dma-buf is made before any descriptor is installed: all or none.
     let report = |fds: &[i32], mut args: uapi::CreateFormat, writer: &mut UserSliceWriter| {
