@@ -907,7 +907,10 @@ static int loop(int imp, const char *exporter, const char *work, const char *sec
 		enum kind kind;
 	} exporters[] = { { "vdmabuf", B_VDMABUF }, { "heap", B_HEAP }, { "floor", B_FLOOR } };
 	int create = !strcmp(work, "create");
-	struct map_ctx c = { .imp = imp, .fd = -1 };
+	struct create_ctx cc = { .size = 4 * KIB };
+	struct map_ctx mc = { .imp = imp, .fd = -1 };
+	op_fn op = create ? op_create : op_map;
+	void *ctx = create ? (void *)&cc : (void *)&mc;
 	double end = now() + atof(seconds);
 	int kind = -1;
 	unsigned int i;
@@ -920,31 +923,24 @@ static int loop(int imp, const char *exporter, const char *work, const char *sec
 		printf("loop: no \"%s\" through exporter \"%s\"\n", work, exporter);
 		return 1;
 	}
+	cc.kind = kind;
 	if (!create) {
-		c.fd = make(kind, MIB);
-		if (c.fd < 0) {
+		mc.fd = make(kind, MIB);
+		if (mc.fd < 0) {
 			printf("loop: no buffer from %s\n", exporter);
 			return 1;
 		}
 	}
 	while (now() < end) {
-		int fd, ret;
-
-		if (create) {
-			fd = make(kind, 4 * KIB);
-			ret = fd < 0 ? -1 : close(fd);
-		} else {
-			ret = op_map(&c);
-		}
-		if (ret) {
+		if (op(ctx)) {
 			printf("loop: %s %ld through %s failed\n", work, n, exporter);
 			return 1;
 		}
 		n++;
 	}
 	printf("loop: %ld rounds of %s through %s\n", n, work, exporter);
-	if (c.fd >= 0)
-		close(c.fd);
+	if (mc.fd >= 0)
+		close(mc.fd);
 	return 0;
 }
 
