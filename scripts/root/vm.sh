@@ -36,7 +36,11 @@ cp -r /src/tests/vm/lib.sh /src/tests/vm/plans "$stage/vm/"
 # kernel); the repository by default.
 mods=${VDMABUF_MODULES:-/src}
 cp "$mods/drivers/vdmabuf/vdmabuf.ko" "$mods/samples/vdmabuf_importer/vdmabuf_importer.ko" \
-	"$kdir/drivers/dma-buf/dmabuf_kunit.ko" "$stage/lib/modules/"
+	"$stage/lib/modules/"
+# The kernel's dma-buf KUnit suite as scripts/build.sh builds it for the test kernel (with the
+# project's fix of its leak); the bench kernel's VM does not load it.
+peer_kunit=/src/build/peer-kunit/dmabuf_kunit.ko
+[ -n "${VDMABUF_MODULES:-}" ] || cp "$peer_kunit" "$stage/lib/modules/"
 cp "$mods/build/selftests"/* \
 	"$kdir/selftests/sync/sync_test" "$kdir/selftests/drivers/dma-buf/udmabuf" \
 	"$kdir/selftests/dmabuf-heaps/dmabuf-heap" "$stage/tests/"
@@ -49,7 +53,7 @@ mkdir -p "$out"
 # all of those, and reused until one of them changes (VDMABUF_FRESH=1 reruns them anyway).
 peer_key() {
 	{
-		cat "$kdir/arch/x86/boot/bzImage" "$kdir/drivers/dma-buf/dmabuf_kunit.ko" \
+		cat "$kdir/arch/x86/boot/bzImage" "$peer_kunit" \
 			"$kdir/selftests/sync/sync_test" "$kdir/selftests/drivers/dma-buf/udmabuf" \
 			"$kdir/selftests/dmabuf-heaps/dmabuf-heap" /bin/busybox "/src/tests/vm/plans/$1.sh" \
 			/src/tests/vm/init /src/tests/vm/lib.sh /src/scripts/root/vm.sh /src/scripts/results.py
