@@ -28,7 +28,7 @@ make_fails_with() {
 
 echo "@@vm begin tap:host"
 echo "TAP version 13"
-echo "1..9"
+echo "1..10"
 
 warnings=$(grep -E '(^|: )warning(\[|:)' "$top/build/build.log")
 if [ -z "$warnings" ]; then ok "build has no compiler or clippy warnings"; else not_ok "build has no compiler or clippy warnings" "$warnings"; fi
@@ -56,6 +56,21 @@ if ld.lld -r "$top/drivers/vdmabuf/vdmabuf_helpers.o" \
 else
 	not_ok "both modules' C helpers link into one kernel" "$(head -5 "$tmp/ld")"
 fi
+
+# The peer-kunit baseline is the kernel's own dma-buf KUnit suite with exactly the project's fix of
+# its leak (scripts/build.sh): the fix is applied, and every other source is the kernel's.
+peer_kunit_is_fixed() {
+	p=$top/build/peer-kunit fix=$top/patches/upstream/0005-dma-buf-st-dma-fence-unwrap-put-the-array-and-the-chain.patch
+	for c in "$p"/st-*.c; do
+		cp "$c" "$tmp/"
+	done
+	(cd "$tmp" && busybox patch -R -p3 -i "$fix" >/dev/null 2>&1) || return 1
+	for c in "$p"/st-*.c; do
+		cmp -s "$tmp/${c##*/}" "$ksrc/drivers/dma-buf/${c##*/}" || return 1
+	done
+	[ -f "$p/st-dma-fence-unwrap.c" ] && [ -f "$p/dmabuf_kunit.ko" ]
+}
+expect "the peer dmabuf_kunit is the kernel's suite with patches/upstream/0005" peer_kunit_is_fixed
 
 expect "kdir-check accepts the test kernel" sh "$top/scripts/kdir-check.sh" "$kdir"
 
