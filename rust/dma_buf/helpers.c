@@ -177,25 +177,38 @@ void VDMABUF_RS(vma_set_pfnmap)(struct vm_area_struct *vma)
 struct vdmabuf_rs_pfn_run {
 	struct mm_struct *mm;
 	unsigned long start;
+	unsigned long end;
 	unsigned long pfn;
 	pgprot_t prot;
 };
 
-static int vdmabuf_rs_set_pfn(pte_t *pte, unsigned long addr, void *data)
+/* Returned by vdmabuf_rs_set_pfns() to end apply_to_page_range()'s walk: not an error. */
+#define VDMABUF_RS_TABLE_FILLED 1
+
+/*
+ * apply_to_page_range() calls this for the first entry of [@addr, run->end), a range inside one
+ * page table (one PMD's range), with that table's lock held: fill in every entry of the range
+ * here, in one loop, and end the walk, instead of being called back once per entry.
+ */
+static int vdmabuf_rs_set_pfns(pte_t *pte, unsigned long addr, void *data)
 {
 	struct vdmabuf_rs_pfn_run *run = data;
 	unsigned long pfn = run->pfn + ((addr - run->start) >> PAGE_SHIFT);
 
-	/* Another fault of the same mapping may have been first. */
-	if (pte_none(ptep_get(pte)))
-		set_pte_at(run->mm, addr, pte, pte_mkspecial(pfn_pte(pfn, run->prot)));
-	return 0;
+	for (; addr != run->end; pte++, pfn++, addr += PAGE_SIZE) {
+		/* Another fault of the same mapping may have been first. */
+		if (pte_none(ptep_get(pte)))
+			set_pte_at(run->mm, addr, pte, pte_mkspecial(pfn_pte(pfn, run->prot)));
+	}
+	return VDMABUF_RS_TABLE_FILLED;
 }
 
 /*
  * Installs page-table entries for @len bytes of physically contiguous page frames from @pfn at
  * @addr of @vma, from the VMA's fault handler: what vmf_insert_pfn() does page by page, with one
- * page-table walk per page table instead of one per page, as remap_pfn_range() does at mmap time.
+ * page-table walk per page table instead of one per page and a loop over each table's entries,
+ * as remap_pfn_range() does at mmap time. apply_to_page_range() allocates the tables and takes
+ * each one's lock; its callback fills the whole table's part of the range and stops it.
  * Entries already present are left alone. The caller guarantees what vmf_insert_pfn() checks or
  * BUG()s on: @vma is VM_PFNMAP and not copy-on-write, the range is inside it, and the frames are
  * ordinary write-back RAM, so vm_page_prot needs no cache-mode adjustment. Returns 0 or -ENOMEM.
@@ -206,10 +219,19 @@ int VDMABUF_RS(vma_insert_pfn_run)(struct vm_area_struct *vma, unsigned long add
 	struct vdmabuf_rs_pfn_run run = {
 		.mm = vma->vm_mm, .start = addr, .pfn = pfn, .prot = vma->vm_page_prot,
 	};
+	unsigned long end = addr + len;
+	int ret;
 
 	if (!(vma->vm_flags & VM_PFNMAP) || addr < vma->vm_start || len > vma->vm_end - addr)
 		return -EINVAL;
-	return apply_to_page_range(vma->vm_mm, addr, len, vdmabuf_rs_set_pfn, &run);
+	for (; addr != end; addr = run.end) {
+		/* The part of the range that one page table maps. */
+		run.end = pmd_addr_end(addr, end);
+		ret = apply_to_page_range(run.mm, addr, run.end - addr, vdmabuf_rs_set_pfns, &run);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
 }
 
 /*
