@@ -222,6 +222,12 @@ static double floor_ratio(const struct figure *f, double r, int best)
 	return r > 0 && f->floor > 0 ? f->floor / f->value[best] : -1;
 }
 
+/* Whether ratio @r meets the target of @f; false without a ratio. */
+static int meets(const struct figure *f, double r)
+{
+	return r > 0 && (f->lower_is_better ? r <= f->target : r >= f->target);
+}
+
 static void print_results(void)
 {
 	int i, best;
@@ -247,11 +253,11 @@ static void print_results(void)
 		if (f->target > 0)
 			snprintf(target, sizeof(target), "%s%.2f %s", f->lower_is_better ? "<=" : ">=",
 				 f->target,
-				 r < 0 ? "?" : (f->lower_is_better ? r <= f->target : r >= f->target) ?
-				 "met" : "MISSED");
+				 r < 0 ? "?" : meets(f, r) ? "met" : "MISSED");
 		printf(" %7.2f %-13s", r, target);
+		/* A target the floor misses too is out of reach of any exporter here this run. */
 		if (fr > 0)
-			printf(" %.2f", fr);
+			printf(" %.2f%s", fr, f->target > 0 && !meets(f, fr) ? " (misses too)" : "");
 		printf("\n");
 	}
 	printf("@@json begin\n[\n");
@@ -279,8 +285,9 @@ static void print_results(void)
 			printf(", \"floor_ratio_to_best_peer\": %.4g", fr);
 		if (f->target > 0)
 			printf(", \"target\": %.2f, \"met\": %s", f->target,
-			       (f->lower_is_better ? r <= f->target : r >= f->target) && r > 0 ?
-			       "true" : "false");
+			       meets(f, r) ? "true" : "false");
+		if (f->target > 0 && fr > 0)
+			printf(", \"floor_met\": %s", meets(f, fr) ? "true" : "false");
 		printf("}%s\n", i + 1 < nfigs ? "," : "");
 	}
 	printf("]\n@@json end\n");
