@@ -245,6 +245,7 @@ impl State {
 
     /// Non-coherent buffers: writes back the CPU's dirty lines to the devices' view, as a
     /// cache clean would (`dma_sync_*_for_device`).
+    #[inline]
     fn clean(&mut self) -> Result {
         let State { pages, view, .. } = self;
         if let Some(v) = view {
@@ -468,6 +469,7 @@ impl Exporter for VdmaBuffer {
         &OPS
     }
 
+    #[inline]
     fn attach(buf: &Exported<Self>, attach: &Attachment) -> Result<AttachData> {
         let data = buf.data();
         data.inject(FailOp::Attach)?;
@@ -498,6 +500,7 @@ impl Exporter for VdmaBuffer {
         })
     }
 
+    #[inline]
     fn detach(buf: &Exported<Self>, _attach: &Attachment, data: &AttachData) {
         if data.dynamic {
             let mut state = buf.data().state.lock();
@@ -510,11 +513,13 @@ impl Exporter for VdmaBuffer {
         }
     }
 
+    #[inline]
     fn pin(buf: &Locked<'_, Self>, _attach: &Attachment) -> Result {
         buf.data().pins.add(1, Relaxed);
         Ok(())
     }
 
+    #[inline]
     fn unpin(buf: &Locked<'_, Self>, _attach: &Attachment) {
         let pins = &buf.data().pins;
         // Under the reservation lock, as every change: the load and the store cannot interleave
@@ -526,6 +531,7 @@ impl Exporter for VdmaBuffer {
         }
     }
 
+    #[inline]
     fn map(
         buf: &Locked<'_, Self>,
         attach: &Attachment,
@@ -552,6 +558,7 @@ impl Exporter for VdmaBuffer {
         Ok(table)
     }
 
+    #[inline]
     fn unmap(
         buf: &Locked<'_, Self>,
         _attach: &Attachment,

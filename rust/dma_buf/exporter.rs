@@ -597,6 +597,7 @@ impl Maps {
     }
 
     /// Takes the mapping whose raw table is `sgt` out, once the core has handed it back.
+    #[inline]
     fn take(&mut self, sgt: *mut bindings::sg_table) -> Option<MappedSgTable> {
         if self.first.as_ref().is_some_and(|m| m.as_raw() == sgt) {
             return self.first.take();

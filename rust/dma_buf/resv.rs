@@ -53,6 +53,7 @@ impl<T> ResvCell<T> {
     /// value; the returned reference must not live across a call into the dma-buf core or the
     /// exporter, or another call of this method.
     #[expect(clippy::mut_from_ref)]
+    #[inline]
     pub(crate) unsafe fn get(&self) -> &mut T {
         // SAFETY: As required by the function, nothing else accesses the value meanwhile.
         unsafe { &mut *self.0.get() }
