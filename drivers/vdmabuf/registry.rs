@@ -90,6 +90,7 @@ impl Tracked {
     }
 
     /// Records where the buffer's memory now is.
+    #[inline]
     pub(crate) fn set_backing(&self, pages: &Pages) {
         // CAST: Page frame numbers fit in a `u64` on every architecture; physical addresses
         // (`phys_addr_t`) are at most 64 bits, so the product does not overflow, unlike a

@@ -101,6 +101,7 @@ pub(crate) struct BufferAccount {
 impl BufferAccount {
     /// Counts a new buffer of `size` bytes in `stats`, or fails with `ENOSPC` if that would
     /// exceed `max_buffers` buffers or `max_total` bytes.
+    #[inline]
     pub(crate) fn new(
         stats: &'static Stats,
         size: usize,
@@ -124,6 +125,7 @@ impl Drop for BufferAccount {
 
 /// Adds `n` to `counter` unless that would take it past `max`; returns whether it did. The
 /// counter never shows a value past `max`, not even for a moment.
+#[inline]
 fn add_within(counter: &Atomic<i64>, n: i64, max: usize) -> bool {
     let max = i64::try_from(max).unwrap_or(i64::MAX);
     let mut old = counter.load(Relaxed);
@@ -148,6 +150,7 @@ pub(crate) struct ByteAccount {
 
 impl ByteAccount {
     /// Counts `size` more bytes in `stats`, or fails with `ENOSPC` past `max_total`.
+    #[inline]
     pub(crate) fn new(stats: &'static Stats, size: usize, max_total: usize) -> Result<Self> {
         let size = i64::try_from(size).map_err(|_| EINVAL)?;
         if !add_within(&stats.bytes, size, max_total) {

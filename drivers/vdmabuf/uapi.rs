@@ -52,6 +52,7 @@ pub(crate) const FAIL_EVERY: u32 = 1 << 0;
 pub(crate) const MODE_NONCOHERENT: u32 = 1 << 0;
 
 /// Reads the `struct vdmabuf_modes` at `ptr` (0 for the defaults) and checks it.
+#[inline]
 pub(crate) fn read_modes(ptr: u64, fence_timeout_ms: u32) -> Result<crate::modes::Modes> {
     if ptr == 0 {
         return Ok(crate::modes::Modes::default());

@@ -56,6 +56,7 @@ pub(crate) struct Limits {
 }
 
 impl Limits {
+    #[inline]
     fn get() -> Self {
         // CAST: A `u32` fits in `usize` on every architecture the kernel supports.
         let mib = |v: u32| (v as usize).saturating_mul(1 << 20);

@@ -46,6 +46,7 @@ impl PageBlock {
     /// Allocates a zeroed block of `2^order` pages, or returns `None`.
     ///
     /// Orders above 0 do not reclaim or retry, so callers fall back to smaller orders quickly.
+    #[inline]
     pub(crate) fn alloc(order: u32) -> Option<Self> {
         if order > MAX_ORDER {
             return None;
