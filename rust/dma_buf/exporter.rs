@@ -490,6 +490,7 @@ impl<T: Exporter> Locked<'_, T> {
     /// Takes back a table that [`Exporter::map`] returned: unmaps it and keeps its entries for
     /// [`Locked::new_table`], unless entries are kept already or they are more than one page
     /// holds ([`MAX_SPARE_ENTRIES`]). The pages it covered are let go at once.
+    #[inline]
     pub(crate) fn recycle(&self, table: MappedSgTable) {
         let entries = table.unmap();
         if entries.len() > MAX_SPARE_ENTRIES {

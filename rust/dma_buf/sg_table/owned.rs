@@ -265,6 +265,7 @@ impl SgTable {
     }
 
     /// Maps the table for DMA by `dev` in direction `dir`.
+    #[inline]
     pub(crate) fn dma_map(self, dev: &Device, dir: DataDirection) -> Result<MappedSgTable> {
         let raw_dev = device_ptr(dev);
         // SAFETY: `self.sgt` is a valid table of valid pages and `raw_dev` a valid device.
@@ -298,6 +299,7 @@ pub(crate) struct MappedSgTable {
 
 impl MappedSgTable {
     /// Unmaps the table and returns its entries, for the next table to fill in again.
+    #[inline]
     pub(crate) fn unmap(self) -> SgEntries {
         let this = ManuallyDrop::new(self);
         // SAFETY: `this` is not dropped, so this is the only unmap, and the table is not used
