@@ -211,7 +211,8 @@ static int vdmabuf_rs_set_pfns(pte_t *pte, unsigned long addr, void *data)
  * each one's lock; its callback fills the whole table's part of the range and stops it.
  * Entries already present are left alone. The caller guarantees what vmf_insert_pfn() checks or
  * BUG()s on: @vma is VM_PFNMAP and not copy-on-write, the range is inside it, and the frames are
- * ordinary write-back RAM, so vm_page_prot needs no cache-mode adjustment. Returns 0 or -ENOMEM.
+ * ordinary write-back RAM, so vm_page_prot needs no cache-mode adjustment. Returns 0, -EINVAL
+ * (a range outside @vma) or -ENOMEM.
  */
 int VDMABUF_RS(vma_insert_pfn_run)(struct vm_area_struct *vma, unsigned long addr,
 				  unsigned long pfn, unsigned long len)
