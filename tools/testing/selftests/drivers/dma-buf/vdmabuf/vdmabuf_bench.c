@@ -254,7 +254,11 @@ static void print_results(void)
 			snprintf(target, sizeof(target), "%s%.2f %s", f->lower_is_better ? "<=" : ">=",
 				 f->target,
 				 r < 0 ? "?" : meets(f, r) ? "met" : "MISSED");
-		printf(" %7.2f %-13s", r, target);
+		/* A figure that is only a reference for another (1k live buffers) has no ratio. */
+		if (r < 0)
+			printf(" %7s %-13s", "-", target);
+		else
+			printf(" %7.2f %-13s", r, target);
 		/* A target the floor misses too is out of reach of any exporter here this run. */
 		if (fr > 0)
 			printf(" %.2f%s", fr, f->target > 0 && !meets(f, fr) ? " (misses too)" : "");
@@ -280,7 +284,8 @@ static void print_results(void)
 				printf(", \"%s_sg_entries\": %ld", kind_names[k], f->sg[k]);
 		if (f->floor_sg > 0)
 			printf(", \"floor_sg_entries\": %ld", f->floor_sg);
-		printf(", \"ratio_to_best_peer\": %.4g", r);
+		if (r > 0)
+			printf(", \"ratio_to_best_peer\": %.4g", r);
 		if (fr > 0)
 			printf(", \"floor_ratio_to_best_peer\": %.4g", fr);
 		if (f->target > 0)
