@@ -17,8 +17,9 @@ in_root sh -euc '
 		KHDR_INCLUDES="-isystem $kdir/hdr/usr/include" \
 		VDMABUF_UAPI=/src/include/uapi OUTPUT=/src/build/selftests
 	# The kernel'"'"'s own dma-buf KUnit suite, the peer-kunit baseline: built from the kernel'"'"'s
-	# source as its Makefile builds dmabuf_kunit.ko, with patches/upstream/0005, the fix of the
-	# suite'"'"'s own leak (kmemleak reports it now and then, which would fail the run at random).
+	# source as its Makefile builds dmabuf_kunit.ko, with the patches that
+	# patches/upstream/peer-kunit.series names applied in order (0005: the fix of the suite'"'"'s own
+	# leak, which kmemleak reports now and then and which would fail the run at random).
 	# Files whose content is unchanged keep their times, so an unchanged suite is not rebuilt and
 	# its kept passing run stays valid.
 	src=$kdir/source/drivers/dma-buf p=/src/build/peer-kunit
@@ -28,8 +29,9 @@ in_root sh -euc '
 	for o in $(sed -n "s/^\t\(st-[a-z-]*\)\.o.*/\1/p" "$p.new/Kbuild"); do
 		cp "$src/$o.c" "$p.new/"
 	done
-	(cd "$p.new" && busybox patch -p3 \
-		-i /src/patches/upstream/0005-dma-buf-st-dma-fence-unwrap-put-the-array-and-the-chain.patch)
+	for f in $(cat /src/patches/upstream/peer-kunit.series); do
+		(cd "$p.new" && busybox patch -p3 -i "/src/patches/upstream/$f")
+	done
 	mkdir -p "$p" && rsync -rc --delete --exclude "*.o" --exclude "*.ko" --exclude ".*" \
 		--exclude "*.mod*" --exclude modules.order --exclude Module.symvers "$p.new/" "$p/"
 	rm -rf "$p.new"

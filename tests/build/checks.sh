@@ -57,14 +57,18 @@ else
 	not_ok "both modules' C helpers link into one kernel" "$(head -5 "$tmp/ld")"
 fi
 
-# The peer-kunit baseline is the kernel's own dma-buf KUnit suite with exactly the project's fix of
-# its leak (scripts/build.sh): the fix is applied, and every other source is the kernel's.
+# The peer-kunit baseline is the kernel's own dma-buf KUnit suite with exactly the project's fixes
+# of it (scripts/build.sh, patches/upstream/peer-kunit.series): taking them out again, last first,
+# gives the kernel's sources.
 peer_kunit_is_fixed() {
-	p=$top/build/peer-kunit fix=$top/patches/upstream/0005-dma-buf-st-dma-fence-unwrap-put-the-array-and-the-chain.patch
+	p=$top/build/peer-kunit
 	for c in "$p"/st-*.c; do
 		cp "$c" "$tmp/"
 	done
-	(cd "$tmp" && busybox patch -R -p3 -i "$fix" >/dev/null 2>&1) || return 1
+	for f in $(tac "$top/patches/upstream/peer-kunit.series"); do
+		(cd "$tmp" && busybox patch -R -p3 -i "$top/patches/upstream/$f" >/dev/null 2>&1) ||
+			return 1
+	done
 	for c in "$p"/st-*.c; do
 		cmp -s "$tmp/${c##*/}" "$ksrc/drivers/dma-buf/${c##*/}" || return 1
 	done
