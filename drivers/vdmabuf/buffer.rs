@@ -95,10 +95,6 @@ pub(crate) struct VdmaBuffer {
     /// never cleared: a migration moves the mapping to the new pages and keeps it. So a static
     /// importer's attach that sees it set has nothing to do under the lock.
     kmapped: Atomic<bool>,
-    /// Pins by dynamic importers and by the core for static importers' mappings. Changed only
-    /// under the reservation lock (pin and unpin are called with it), which migration holds
-    /// when it reads them; atomic so that pinning takes no second lock.
-    pins: Atomic<usize>,
     /// How the buffer misbehaves on purpose, and its count of calls.
     injector: Injector,
 }
@@ -213,7 +209,6 @@ impl VdmaBuffer {
             tracked,
             vmapped: Atomic::new(false),
             kmapped: Atomic::new(false),
-            pins: Atomic::new(0),
             injector: Injector::new(modes),
         }? Error))
     }
@@ -341,7 +336,7 @@ pub(crate) fn migrate(buf: &Exported<VdmaBuffer>, max_total: usize) -> Result {
     let locked = buf.lock()?;
     // Pins and kernel mappings are made under the reservation lock, so this holds until the
     // lock is dropped.
-    if data.pins.load(Relaxed) > 0 || data.vmapped.load(Relaxed) {
+    if locked.pin_count() > 0 || data.vmapped.load(Relaxed) {
         return Err(EBUSY);
     }
     // Dynamic importers drop their mappings now and cannot map again until the lock is dropped.
@@ -515,23 +510,16 @@ impl Exporter for VdmaBuffer {
         }
     }
 
+    // A pin needs nothing of vdmabuf but to be counted, which the layer does
+    // (`Locked::pin_count`, which `migrate` checks): the buffer's pages stay where they are
+    // because only a migration moves them. Both are declared, as a dynamic exporter must.
     #[inline]
-    fn pin(buf: &Locked<'_, Self>, _attach: &Attachment) -> Result {
-        buf.data().pins.add(1, Relaxed);
+    fn pin(_buf: &Locked<'_, Self>, _attach: &Attachment) -> Result {
         Ok(())
     }
 
     #[inline]
-    fn unpin(buf: &Locked<'_, Self>, _attach: &Attachment) {
-        let pins = &buf.data().pins;
-        // Under the reservation lock, as every change: the load and the store cannot interleave
-        // with another change.
-        match pins.load(Relaxed).checked_sub(1) {
-            Some(n) => pins.store(n, Relaxed),
-            // The core pairs every unpin with a pin, so this is a core or importer bug.
-            None => pr_err!("unpin without a pin\n"),
-        }
-    }
+    fn unpin(_buf: &Locked<'_, Self>, _attach: &Attachment) {}
 
     #[inline]
     fn map(
@@ -832,6 +820,32 @@ mod tests {
         assert_eq!(migrate(&buf, usize::MAX), Err(EBUSY));
         import.lock()?.unpin();
         migrate(&buf, usize::MAX)?;
+        Ok(())
+    }
+
+    #[test]
+    fn pins_count_until_the_last_unpin() -> Result {
+        let dev = DmaDevice::new(c"vdmabuf-kunit-pins")?;
+        let buf = export(PAGE_SIZE)?;
+        let a = Import::new(as_dma_buf(&buf), dev.device(), true)?;
+        let b = Import::new(as_dma_buf(&buf), dev.device(), true)?;
+        let pins = || buf.lock().map(|l| l.pin_count());
+        assert_eq!(pins()?, 0);
+        a.lock()?.pin()?;
+        b.lock()?.pin()?;
+        assert_eq!(pins()?, 2);
+        a.lock()?.unpin();
+        assert_eq!(pins()?, 1);
+        assert_eq!(migrate(&buf, usize::MAX), Err(EBUSY));
+        b.lock()?.unpin();
+        assert_eq!(pins()?, 0);
+        migrate(&buf, usize::MAX)?;
+        // A static importer's mapping is a pin by the core for as long as it lives.
+        let s = Import::new(as_dma_buf(&buf), dev.device(), false)?;
+        let _ = segments(&s, DataDirection::Bidirectional)?;
+        assert_eq!(pins()?, 1);
+        s.lock()?.unmap();
+        assert_eq!(pins()?, 0);
         Ok(())
     }
 

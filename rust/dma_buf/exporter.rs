@@ -192,7 +192,8 @@ pub(crate) trait Exporter: Sized + Send + Sync + 'static {
     /// Detaches a device; `data` is dropped afterwards. Called without the reservation lock.
     fn detach(_buf: &Exported<Self>, _attach: &Attachment, _data: &Self::AttachData) {}
 
-    /// Pins the buffer in place for `attach` (dynamic exporters). Called with the lock held.
+    /// Pins the buffer in place for `attach` (dynamic exporters); once this returns `Ok`, the
+    /// pin counts in [`Locked::pin_count`] until [`Exporter::unpin`]. Called with the lock held.
     fn pin(_buf: &Locked<'_, Self>, _attach: &Attachment) -> Result {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
@@ -330,6 +331,7 @@ impl<T: Exporter> Exported<T> {
             try_pin_init!(ExportState {
                 data <- data,
                 spare: ResvCell::new(None),
+                pins: ResvCell::new(0),
             }? Error),
             GFP_KERNEL,
         )?;
@@ -505,6 +507,15 @@ impl<T: Exporter> Locked<'_, T> {
         }
     }
 
+    /// Returns how many pins are held: while any is, the buffer must stay where it is (a
+    /// dynamic exporter refuses to move it). The layer counts the pins [`Exporter::pin`]
+    /// accepted, so an exporter need not.
+    #[inline]
+    pub(crate) fn pin_count(&self) -> usize {
+        // SAFETY: The reservation lock is held (type invariants); the copy ends the reference.
+        *unsafe { self.buf.state().pins.get() }
+    }
+
     /// Returns the number of live DMA mappings, over all attachments.
     pub(crate) fn mapping_count(&self) -> usize {
         let mut n = 0;
@@ -562,6 +573,10 @@ struct ExportState<T: Exporter> {
     /// ([`Locked::new_table`]). Maps and unmaps run under the reservation lock, which guards it;
     /// it names no pages, so a migration meanwhile leaves nothing stale to use.
     spare: ResvCell<Option<SgEntries>>,
+    /// How many pins [`Exporter::pin`] accepted and [`Exporter::unpin`] has not undone
+    /// ([`Locked::pin_count`]); changed by the operations table under the reservation lock, as
+    /// the core pins and unpins.
+    pins: ResvCell<usize>,
 }
 
 /// The layer's per-attachment state: the exporter's, plus the live mappings.

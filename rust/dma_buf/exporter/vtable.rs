@@ -145,7 +145,12 @@ impl<T: Exporter> ExporterVTable<T> {
     pub(super) unsafe extern "C" fn pin(attach: *mut bindings::dma_buf_attachment) -> c_int {
         // SAFETY: As required for `pin`.
         let (buf, att) = unsafe { (Self::locked(attach), Attachment::from_raw(attach)) };
-        to_errno(T::pin(&buf, att))
+        let res = T::pin(&buf, att);
+        if res.is_ok() {
+            // SAFETY: The reservation lock is held; the reference ends with the statement.
+            *unsafe { buf.buf.state().pins.get() } += 1;
+        }
+        to_errno(res)
     }
 
     /// # Safety
@@ -155,6 +160,14 @@ impl<T: Exporter> ExporterVTable<T> {
         // SAFETY: As required for `unpin`.
         let (buf, att) = unsafe { (Self::locked(attach), Attachment::from_raw(attach)) };
         T::unpin(&buf, att);
+        // SAFETY: The reservation lock is held; the reference ends with the block.
+        let pins = unsafe { buf.buf.state().pins.get() };
+        match pins.checked_sub(1) {
+            Some(n) => *pins = n,
+            // The core unpins only what it pinned (7.2: `dma_buf_unpin` after a successful
+            // `dma_buf_pin`), so this is a core or importer bug.
+            None => pr_err!("{}: unpin without a pin\n", T::NAME),
+        }
     }
 
     /// # Safety
